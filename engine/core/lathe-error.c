@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "lathe-core"
+
+#include "lathe-error.h"
+
+G_DEFINE_QUARK (lathe-onnx-error-quark, lathe_onnx_error)
+G_DEFINE_QUARK (lathe-graph-error-quark, lathe_graph_error)
+G_DEFINE_QUARK (lathe-data-error-quark, lathe_data_error)
+G_DEFINE_QUARK (lathe-eval-error-quark, lathe_eval_error)

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "graph/lathe-graph.h"
+
+G_BEGIN_DECLS
+
+/* Runs a LatheGraph. For every distinct set of input shapes (in practice,
+ * each batch size) the executor infers shapes once, folds everything that
+ * is constant (initializers, Shape, the arithmetic on shapes) and lays out
+ * one arena for the rest by liveness, so a batch allocates nothing.
+ *
+ * Not thread-safe: one executor per worker. The graph is borrowed and must
+ * outlive the executor; after changing initializers call
+ * lathe_executor_invalidate(). */
+typedef struct _LatheExecutor LatheExecutor;
+
+LatheExecutor *lathe_executor_new          (LatheGraph      *graph);
+void           lathe_executor_free         (LatheExecutor   *self);
+void           lathe_executor_invalidate   (LatheExecutor   *self);
+
+/* Selects (building if needed) the plan for these input shapes; only the
+ * dtype, ndim and dims of the given tensors are read. */
+gboolean       lathe_executor_prepare      (LatheExecutor   *self,
+                                            guint            n_inputs,
+                                            LatheTensor    **inputs,
+                                            GError         **error);
+/* The prepared plan's input tensor i, to be filled in place. */
+LatheTensor   *lathe_executor_get_input    (LatheExecutor   *self,
+                                            guint            i);
+gboolean       lathe_executor_execute      (LatheExecutor   *self,
+                                            GError         **error);
+/* prepare + copy the inputs + execute. */
+gboolean       lathe_executor_run          (LatheExecutor   *self,
+                                            guint            n_inputs,
+                                            LatheTensor    **inputs,
+                                            GError         **error);
+guint          lathe_executor_get_n_outputs (LatheExecutor  *self);
+/* Borrowed; valid until the next prepare or run. */
+LatheTensor   *lathe_executor_get_output   (LatheExecutor   *self,
+                                            guint            i);
+/* Bytes of the current plan's arena (activations), for reports. */
+gsize          lathe_executor_get_arena_size (LatheExecutor *self);
+
+/* Convenience: a shape for input i with dim 0 replaced by `batch`, from the
+ * graph's declared input type. Fails when the input's shape is unknown. */
+gboolean       lathe_graph_input_shape_for_batch (LatheGraph *graph,
+                                                  guint       i,
+                                                  gint64      batch,
+                                                  LatheTensor *meta,
+                                                  GError    **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LatheExecutor, lathe_executor_free)
+
+G_END_DECLS

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "graph/lathe-op.h"
+
+G_BEGIN_DECLS
+
+/* Each group file exports a NULL-terminated table of its operators; the
+ * registry in graph/lathe-op.c walks these tables. */
+extern const LatheOpDef * const _lathe_ops_math[];
+extern const LatheOpDef * const _lathe_ops_gemm[];
+
+G_END_DECLS
