@@ -25,6 +25,7 @@ struct _LatheExecutor {
   LatheGraph  *graph;
   GHashTable  *plans;          /* key → LathePlan* */
   LathePlan   *current;
+  gint64      *profile;        /* µs per node, NULL unless profiling */
 };
 
 static void
@@ -59,6 +60,7 @@ lathe_executor_free (LatheExecutor *self)
   if (self == NULL)
     return;
   g_hash_table_unref (self->plans);
+  g_free (self->profile);
   g_free (self);
 }
 
@@ -485,7 +487,14 @@ lathe_executor_execute (LatheExecutor  *self,
         ins[i] = node->inputs[i] >= 0 ? plan->values[node->inputs[i]] : NULL;
       for (guint o = 0; o < node->n_outputs; o++)
         outs[o] = node->outputs[o] >= 0 ? plan->values[node->outputs[o]] : NULL;
-      if (!node->op->run (node, ins, outs, plan->workspace, error))
+      if (self->profile != NULL)
+        {
+          gint64 t0 = g_get_monotonic_time ();
+          if (!node->op->run (node, ins, outs, plan->workspace, error))
+            return FALSE;
+          self->profile[node->index] += g_get_monotonic_time () - t0;
+        }
+      else if (!node->op->run (node, ins, outs, plan->workspace, error))
         return FALSE;
     }
   return TRUE;
@@ -521,6 +530,32 @@ lathe_executor_get_output (LatheExecutor *self,
   g_return_val_if_fail (self->current != NULL, NULL);
   g_return_val_if_fail (i < self->graph->outputs->len, NULL);
   return self->current->values[g_array_index (self->graph->outputs, guint, i)];
+}
+
+LatheTensor *
+lathe_executor_get_value (LatheExecutor *self,
+                          guint          value_id)
+{
+  g_return_val_if_fail (self->current != NULL, NULL);
+  g_return_val_if_fail (value_id < self->current->n_values, NULL);
+  return self->current->values[value_id];
+}
+
+void
+lathe_executor_set_profiling (LatheExecutor *self,
+                              gboolean       enabled)
+{
+  g_clear_pointer (&self->profile, g_free);
+  if (enabled)
+    self->profile = g_new0 (gint64, MAX (self->graph->nodes->len, 1));
+}
+
+const gint64 *
+lathe_executor_get_profile (LatheExecutor *self,
+                            guint         *n_nodes)
+{
+  *n_nodes = self->profile ? self->graph->nodes->len : 0;
+  return self->profile;
 }
 
 gsize

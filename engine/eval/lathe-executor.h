@@ -39,6 +39,16 @@ guint          lathe_executor_get_n_outputs (LatheExecutor  *self);
 /* Borrowed; valid until the next prepare or run. */
 LatheTensor   *lathe_executor_get_output   (LatheExecutor   *self,
                                             guint            i);
+/* The current plan's tensor for a graph value (shape always; data for
+ * constants and after execute()). Borrowed. */
+LatheTensor   *lathe_executor_get_value    (LatheExecutor   *self,
+                                            guint            value_id);
+/* Per-node wall time, accumulated over execute() calls while enabled;
+ * indexed by node index, in microseconds. */
+void           lathe_executor_set_profiling (LatheExecutor  *self,
+                                             gboolean        enabled);
+const gint64  *lathe_executor_get_profile  (LatheExecutor   *self,
+                                            guint           *n_nodes);
 /* Bytes of the current plan's arena (activations), for reports. */
 gsize          lathe_executor_get_arena_size (LatheExecutor *self);
 

@@ -14,6 +14,7 @@
 #include "graph/lathe-op.h"
 #include "onnx/lathe-onnx.h"
 #include "lathe-config.h"
+#include "../lathe-test-util.h"
 
 #define CONFORMANCE_RTOL 1e-3
 #define CONFORMANCE_ATOL 1e-7
@@ -351,7 +352,7 @@ main (int argc, char **argv)
   if (data_dir == NULL)
     data_dir = LATHE_ONNX_TESTDATA_DIR;
 
-  list_path = g_test_build_filename (G_TEST_DIST, "onnx", "conformance-expected.txt", NULL);
+  list_path = lathe_test_source_path ("tests", "onnx", "conformance-expected.txt", NULL);
   load_expected (list_path);
 
   cases = g_ptr_array_new_with_free_func (case_free);

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# One entry point for a fresh Debian 12 machine, idempotent:
+#   build-aux/setup.sh run    install what is missing, build, run the main job on the sample
+#   build-aux/setup.sh test   install what is missing, build, run every test and the sanitizer run
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+packages=(
+  gcc pkg-config meson ninja-build
+  libglib2.0-dev libjson-glib-dev libopenblas-dev
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+  libonnx-testdata dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+configure() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+  ninja -C "$dir"
+}
+
+# meson's own summary is not a line CI can read; say it plainly too.
+summarise() {
+  local log=$1
+  local ok fail skip
+  ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+  fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+  skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+  echo "${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+}
+
+case "$mode" in
+  run)
+    configure build
+    echo
+    ./build/src/cli/lathe-cli eval data/samples/fashion-cnn.onnx
+    ;;
+  test)
+    configure build
+    status=0
+    meson test -C build --print-errorlogs 2>&1 | tee build/test-output.txt || status=1
+    # The engine again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    G_SLICE=always-malloc ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      meson test -C build-asan --print-errorlogs --suite engine --suite onnx --suite data \
+        2>&1 | tee build-asan/test-output.txt || status=1
+    echo
+    echo "Tests:     $(summarise build/test-output.txt)"
+    echo "Sanitized: $(summarise build-asan/test-output.txt)"
+    ok=$(( $(summarise build/test-output.txt | cut -d' ' -f1) + $(summarise build-asan/test-output.txt | cut -d' ' -f1) ))
+    failed=$(( $(summarise build/test-output.txt | cut -d' ' -f3) + $(summarise build-asan/test-output.txt | cut -d' ' -f3) ))
+    [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+    echo "$ok passed, $failed failed"
+    exit "$status"
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac

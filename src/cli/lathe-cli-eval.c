@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "lathe-cli"
+
+#include "core/lathe-error.h"
+#include "data/lathe-npy.h"
+#include "eval/lathe-evaluator.h"
+#include "eval/lathe-executor.h"
+#include "lathe-cli.h"
+
+static void
+print_norm (const LatheCliData *data)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < data->mean_values->len; i++)
+    g_string_append_printf (s, "%s%g", i ? "," : "", g_array_index (data->mean_values, float, i));
+  g_string_append (s, " std ");
+  for (guint i = 0; i < data->std_values->len; i++)
+    g_string_append_printf (s, "%s%g", i ? "," : "", g_array_index (data->std_values, float, i));
+  g_print ("Normalise mean %s (%s)\n", s->str, data->norm_source);
+}
+
+int
+lathe_cli_eval (int    argc,
+                char **argv)
+{
+  gboolean json = FALSE;
+  LatheCliData data = { 0 };
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("MODEL.onnx");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LatheModel) model = NULL;
+  g_autoptr(LatheDataset) dataset = NULL;
+  LatheEvalOptions options = { 0 };
+  LatheEvalResult result = { 0 };
+  gint64 t0;
+  double load_seconds;
+  int status;
+
+  g_option_context_set_summary (context, "Measure a model's top-1 and top-5 accuracy on a labelled data set.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  lathe_cli_data_add_options (&data, context);
+  if (!lathe_cli_parse (context, &argc, &argv, &status))
+    goto out_status;
+  if (argc != 2)
+    {
+      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
+      goto out_status;
+    }
+
+  t0 = g_get_monotonic_time ();
+  if (!(model = lathe_model_new_from_file (argv[1], NULL, &error)) ||
+      !(dataset = lathe_cli_data_load (&data, model, &error)))
+    goto out_error;
+  load_seconds = (g_get_monotonic_time () - t0) / 1e6;
+
+  if (g_str_equal (data.norm_source, "default") && lathe_dataset_get_dtype (dataset) == LATHE_DTYPE_UINT8)
+    g_printerr ("lathe-cli: warning: %s has no lathe.mean/lathe.std and no --mean/--std was given; "
+                "using mean 0 and std 1\n", argv[1]);
+  if (!lathe_dataset_has_labels (dataset))
+    {
+      g_set_error (&error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
+                   "data '%s' has no labels; eval needs them", lathe_dataset_get_spec (dataset));
+      goto out_error;
+    }
+
+  options.batch = (guint) data.batch;
+  options.limit = (guint) data.limit;
+  options.mean = (const float *) data.mean_values->data;
+  options.std = (const float *) data.std_values->data;
+  options.n_norm = data.mean_values->len;
+
+  if (!lathe_evaluate (lathe_model_get_graph (model), dataset, &options, NULL,
+                       lathe_cli_progress, "Evaluating", NULL, &result, &error))
+    goto out_error;
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      LatheMetrics *m = result.metrics;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "model");
+      json_builder_add_string_value (b, argv[1]);
+      json_builder_set_member_name (b, "data");
+      json_builder_add_string_value (b, lathe_dataset_get_spec (dataset));
+      json_builder_set_member_name (b, "accuracy");
+      json_builder_add_double_value (b, lathe_metrics_accuracy (m));
+      json_builder_set_member_name (b, "correct");
+      json_builder_add_int_value (b, (gint64) m->correct);
+      json_builder_set_member_name (b, "total");
+      json_builder_add_int_value (b, (gint64) m->total);
+      json_builder_set_member_name (b, "top5");
+      json_builder_add_double_value (b, lathe_metrics_top5 (m));
+      json_builder_set_member_name (b, "top5_correct");
+      json_builder_add_int_value (b, (gint64) m->top5_correct);
+      json_builder_set_member_name (b, "per_class_accuracy");
+      json_builder_begin_array (b);
+      for (guint c = 0; c < result.n_outputs; c++)
+        json_builder_add_double_value (b, lathe_metrics_class_accuracy (m, c));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, result.seconds);
+      json_builder_set_member_name (b, "load_seconds");
+      json_builder_add_double_value (b, load_seconds);
+      json_builder_set_member_name (b, "samples_per_second");
+      json_builder_add_double_value (b, result.seconds > 0 ? m->total / result.seconds : 0);
+      json_builder_set_member_name (b, "batch");
+      json_builder_add_int_value (b, data.batch > 0 ? data.batch : 256);
+      json_builder_set_member_name (b, "mean");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < data.mean_values->len; i++)
+        json_builder_add_double_value (b, g_array_index (data.mean_values, float, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "std");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < data.std_values->len; i++)
+        json_builder_add_double_value (b, g_array_index (data.std_values, float, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      lathe_cli_print_json (b);
+    }
+  else
+    {
+      LatheMetrics *m = result.metrics;
+
+      g_print ("Model     %s\n", argv[1]);
+      g_print ("Data      %s, %u samples\n", lathe_dataset_get_spec (dataset), result.n_samples);
+      print_norm (&data);
+      g_print ("Accuracy  %.4f (%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n",
+               lathe_metrics_accuracy (m), m->correct, m->total);
+      g_print ("Top-5     %.4f\n", lathe_metrics_top5 (m));
+      g_print ("Time      %.3f s forward passes, %.0f samples/s (batch %d); %.3f s loading\n",
+               result.seconds, result.seconds > 0 ? m->total / result.seconds : 0.0,
+               data.batch > 0 ? data.batch : 256, load_seconds);
+    }
+  status = LATHE_EXIT_OK;
+  goto out_status;
+
+out_error:
+  status = lathe_cli_fail (error);
+out_status:
+  lathe_eval_result_clear (&result);
+  lathe_cli_data_clear (&data);
+  return status;
+}
+
+int
+lathe_cli_run (int    argc,
+               char **argv)
+{
+  g_autofree char *input_path = NULL;
+  g_autofree char *output_path = NULL;
+  GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input_path, "Input NPY file (float32, used as is)", "X.npy" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_path, "Where to write the first output as float32 NPY", "Y.npy" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("MODEL.onnx");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LatheModel) model = NULL;
+  g_autoptr(LatheTensor) input = NULL;
+  g_autoptr(LatheExecutor) exec = NULL;
+  LatheTensor *out;
+  int status;
+
+  g_option_context_set_summary (context, "Run a model on an NPY input and write its first output as float32 NPY.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!lathe_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return lathe_cli_usage_error (context, "expected one MODEL.onnx");
+  if (input_path == NULL || output_path == NULL)
+    return lathe_cli_usage_error (context, "--input and --output are required");
+
+  if (!(model = lathe_model_new_from_file (argv[1], NULL, &error)) ||
+      !(input = lathe_npy_read (input_path, &error)))
+    return lathe_cli_fail (error);
+  if (input->dtype != LATHE_DTYPE_FLOAT)
+    {
+      g_set_error (&error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_UNSUPPORTED,
+                   "%s: %s data; run takes float32 (use eval for uint8 images)",
+                   input_path, lathe_dtype_name (input->dtype));
+      return lathe_cli_fail (error);
+    }
+
+  exec = lathe_executor_new (lathe_model_get_graph (model));
+  if (!lathe_executor_run (exec, 1, &input, &error))
+    {
+      g_prefix_error (&error, "%s: ", input_path);
+      return lathe_cli_fail (error);
+    }
+  out = lathe_executor_get_output (exec, 0);
+  if (out->dtype != LATHE_DTYPE_FLOAT)
+    {
+      g_set_error (&error, LATHE_EVAL_ERROR, LATHE_EVAL_ERROR_MODEL,
+                   "the model's first output is %s; run writes float32", lathe_dtype_name (out->dtype));
+      return lathe_cli_fail (error);
+    }
+  if (!lathe_npy_write (output_path, LATHE_DTYPE_FLOAT, out->ndim, out->dims, out->data, &error))
+    return lathe_cli_fail (error);
+  return LATHE_EXIT_OK;
+}

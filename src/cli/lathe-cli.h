@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "data/lathe-dataset.h"
+#include "onnx/lathe-model.h"
+
+G_BEGIN_DECLS
+
+/* Exit statuses: the job failed (1) versus the user asked for something
+ * that cannot be done with this input (2). */
+enum {
+  LATHE_EXIT_OK = 0,
+  LATHE_EXIT_FAILED = 1,
+  LATHE_EXIT_USAGE = 2,
+};
+
+/* The data flags every evaluating command shares. */
+typedef struct {
+  char    *spec;
+  char    *mean;
+  char    *std;
+  int      batch;
+  int      limit;
+  /* resolved */
+  GArray  *mean_values;
+  GArray  *std_values;
+  const char *norm_source;    /* "flags", "model metadata" or "default" */
+} LatheCliData;
+
+void           lathe_cli_data_add_options (LatheCliData    *data,
+                                           GOptionContext  *context);
+void           lathe_cli_data_clear       (LatheCliData    *data);
+/* Resolves mean/std (flags, then model metadata, then 0/1 with a warning)
+ * and loads the dataset. */
+LatheDataset  *lathe_cli_data_load        (LatheCliData    *data,
+                                           LatheModel      *model,
+                                           GError         **error);
+
+/* Prints "lathe-cli: message" and returns the exit status for the error. */
+int            lathe_cli_fail             (const GError    *error);
+int            lathe_cli_usage_error      (GOptionContext  *context,
+                                           const char      *format,
+                                           ...) G_GNUC_PRINTF (2, 3);
+gboolean       lathe_cli_parse            (GOptionContext  *context,
+                                           int             *argc,
+                                           char          ***argv,
+                                           int             *status);
+
+/* A progress bar on stderr when it is a terminal; nothing otherwise. */
+void           lathe_cli_progress         (guint            done,
+                                           guint            total,
+                                           gpointer         label);
+void           lathe_cli_print_json       (JsonBuilder     *builder);
+char          *lathe_cli_format_bytes     (guint64          bytes);
+
+int            lathe_cli_info             (int argc, char **argv);
+int            lathe_cli_eval             (int argc, char **argv);
+int            lathe_cli_run              (int argc, char **argv);
+
+G_END_DECLS

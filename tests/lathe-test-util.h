@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+
+#include "lathe-config.h"
+
+/* Paths into the source tree that work under `meson test` and when a test
+ * binary is run by hand. */
+static inline char *
+lathe_test_source_path (const char *first, ...)
+{
+  const char *root = g_getenv ("LATHE_SOURCE_DIR");
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  const char *p;
+  va_list args;
+  char *path;
+
+  g_ptr_array_add (parts, (gpointer) (root ? root : LATHE_SOURCE_DIR));
+  va_start (args, first);
+  for (p = first; p != NULL; p = va_arg (args, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (args);
+  g_ptr_array_add (parts, NULL);
+  path = g_build_filenamev ((char **) parts->pdata);
+  return path;
+}
+
+#define lathe_test_sample(name)  lathe_test_source_path ("data", "samples", name, NULL)
+#define lathe_test_fixture(name) lathe_test_source_path ("tests", "fixtures", name, NULL)
