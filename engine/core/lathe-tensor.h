@@ -75,6 +75,11 @@ LatheTensor *lathe_tensor_new_borrowed (LatheDType     dtype,
                                         guint          ndim,
                                         const gint64  *dims,
                                         gpointer       data);
+/* Takes `data`, which must come from lathe_aligned_alloc(). */
+LatheTensor *lathe_tensor_new_take     (LatheDType     dtype,
+                                        guint          ndim,
+                                        const gint64  *dims,
+                                        gpointer       data);
 LatheTensor *lathe_tensor_new_scalar_float (float v);
 LatheTensor *lathe_tensor_dup          (const LatheTensor *self);
 LatheTensor *lathe_tensor_ref          (LatheTensor   *self);
@@ -103,6 +108,7 @@ gboolean     lathe_shape_numel         (guint          ndim,
                                         const gint64  *dims,
                                         gsize         *n_out);
 
+gpointer     lathe_aligned_alloc       (gsize          size);
 gpointer     lathe_aligned_alloc0      (gsize          size);
 void         lathe_aligned_free        (gpointer       mem);
 

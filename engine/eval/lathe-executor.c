@@ -71,6 +71,18 @@ lathe_executor_invalidate (LatheExecutor *self)
   g_hash_table_remove_all (self->plans);
 }
 
+#define MAX_SHAPE_INPUT 64
+
+/* A small integer input given with its data (a shape, axes, starts…) is
+ * folded like a constant: the plan depends on its values, as it would on
+ * an initializer's, so they become part of the plan's key. */
+static gboolean
+is_shape_input (const LatheTensor *t)
+{
+  return t->data != NULL && t->n <= MAX_SHAPE_INPUT &&
+         (t->dtype == LATHE_DTYPE_INT64 || t->dtype == LATHE_DTYPE_INT32);
+}
+
 static char *
 shapes_key (guint          n_inputs,
             LatheTensor  **inputs)
@@ -80,7 +92,14 @@ shapes_key (guint          n_inputs,
   for (guint i = 0; i < n_inputs; i++)
     {
       g_autofree char *dims = lathe_shape_to_string (inputs[i]->ndim, inputs[i]->dims);
-      g_string_append_printf (s, "%d%s;", inputs[i]->dtype, dims);
+      g_string_append_printf (s, "%d%s", inputs[i]->dtype, dims);
+      if (is_shape_input (inputs[i]))
+        for (gsize k = 0; k < inputs[i]->n; k++)
+          g_string_append_printf (s, ",%" G_GINT64_FORMAT,
+                                  inputs[i]->dtype == LATHE_DTYPE_INT64
+                                  ? ((const gint64 *) inputs[i]->data)[k]
+                                  : (gint64) ((const gint32 *) inputs[i]->data)[k]);
+      g_string_append_c (s, ';');
     }
   return g_string_free (s, FALSE);
 }
@@ -234,6 +253,12 @@ build_plan (LatheExecutor  *self,
 
       if (!check_input (value, inputs[i], error))
         goto fail;
+      if (is_shape_input (inputs[i]))
+        {
+          plan->values[v] = lathe_tensor_dup (inputs[i]);
+          plan->is_const[v] = TRUE;
+          continue;
+        }
       t = meta_tensor ();
       lathe_tensor_set_meta (t, inputs[i]->dtype, inputs[i]->ndim, inputs[i]->dims);
       if (!lathe_shape_numel (t->ndim, t->dims, &t->n))
@@ -294,6 +319,8 @@ build_plan (LatheExecutor  *self,
           LatheTensor *t = outs[o];
           gsize esize = lathe_dtype_size (t->dtype);
 
+          if (node->outputs[o] < 0)
+            continue;   /* omitted optional output: nothing to store */
           if (!lathe_dtype_traits (t->dtype)->storable ||
               !lathe_shape_numel (t->ndim, t->dims, &t->n) ||
               (esize > 0 && t->n > G_MAXSIZE / 16 / esize))
@@ -315,10 +342,17 @@ build_plan (LatheExecutor  *self,
 
           for (guint o = 0; o < node->n_outputs; o++)
             {
+              if (node->outputs[o] < 0)
+                continue;
               outs[o]->data = lathe_aligned_alloc0 (lathe_tensor_nbytes (outs[o]));
               outs[o]->owns_data = TRUE;
             }
-          ok = op->run (node, ins, outs, ws, error);
+          {
+            LatheTensor *run_outs[node->n_outputs + 1];
+            for (guint o = 0; o < node->n_outputs; o++)
+              run_outs[o] = node->outputs[o] >= 0 ? outs[o] : NULL;
+            ok = op->run (node, ins, run_outs, ws, error);
+          }
           if (ws != NULL)
             lathe_aligned_free (g_steal_pointer (&ws));
           for (guint o = 0; o < node->n_outputs; o++)
@@ -511,7 +545,7 @@ lathe_executor_run (LatheExecutor  *self,
   for (guint i = 0; i < n_inputs; i++)
     {
       LatheTensor *dst = lathe_executor_get_input (self, i);
-      if (dst->data != inputs[i]->data)
+      if (dst->data != inputs[i]->data && !is_shape_input (inputs[i]))
         memcpy (dst->data, inputs[i]->data, lathe_tensor_nbytes (inputs[i]));
     }
   return lathe_executor_execute (self, error);

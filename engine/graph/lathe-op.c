@@ -10,6 +10,9 @@
 static const LatheOpDef * const * const op_groups[] = {
   _lathe_ops_math,
   _lathe_ops_gemm,
+  _lathe_ops_norm,
+  _lathe_ops_shape,
+  _lathe_ops_conv,
 };
 
 static GHashTable *

@@ -193,27 +193,152 @@ lathe_binary_f32_ref (LatheBinaryOp      op,
                                                lathe_tensor_f32 (b)[broadcast_offset (b, out, i)]);
 }
 
-/* Integer arithmetic is for shape computations: small, so the index walk
- * is fast enough. */
-#define INT_BINARY(ctype)                                                        \
-  for (gsize i = 0; i < out->n; i++)                                             \
-    {                                                                            \
-      ctype x = ((const ctype *) a->data)[broadcast_offset (a, out, i)];         \
-      ctype y = ((const ctype *) b->data)[broadcast_offset (b, out, i)];         \
-      ctype *o = &((ctype *) out->data)[i];                                      \
-      switch (op)                                                                \
-        {                                                                        \
-        case LATHE_BINARY_ADD: *o = (ctype) (x + y); break;                      \
-        case LATHE_BINARY_SUB: *o = (ctype) (x - y); break;                      \
-        case LATHE_BINARY_MUL: *o = (ctype) (x * y); break;                      \
-        case LATHE_BINARY_DIV:                                                   \
-          if (y == 0) { lathe_node_set_error (error, node, LATHE_GRAPH_ERROR,     \
-                          LATHE_GRAPH_ERROR_VALUE, "integer division by zero");  \
-                        return FALSE; }                                           \
-          *o = (ctype) (x / y); break;                                           \
-        default: *o = 0; break;                                                  \
-        }                                                                        \
+/* Every other numeric type goes through one scalar path: integers in 64-bit
+ * integer arithmetic (wrapping like C, division truncating like ONNX's
+ * reference), floating types in double. These serve shape arithmetic and
+ * the odd integer model, not hot loops. */
+static gboolean
+dtype_is_int (LatheDType t)
+{
+  switch (t)
+    {
+    case LATHE_DTYPE_INT8: case LATHE_DTYPE_UINT8: case LATHE_DTYPE_INT16: case LATHE_DTYPE_UINT16:
+    case LATHE_DTYPE_INT32: case LATHE_DTYPE_UINT32: case LATHE_DTYPE_INT64: case LATHE_DTYPE_UINT64:
+      return TRUE;
+    default:
+      return FALSE;
     }
+}
+
+static gboolean
+dtype_is_unsigned (LatheDType t)
+{
+  return t == LATHE_DTYPE_UINT8 || t == LATHE_DTYPE_UINT16 || t == LATHE_DTYPE_UINT32 ||
+         t == LATHE_DTYPE_UINT64;
+}
+
+static gboolean
+dtype_is_numeric (LatheDType t)
+{
+  return dtype_is_int (t) || t == LATHE_DTYPE_FLOAT || t == LATHE_DTYPE_DOUBLE;
+}
+
+static gint64
+load_i64 (const LatheTensor *t, gsize i)
+{
+  switch (t->dtype)
+    {
+    case LATHE_DTYPE_INT8:   return ((const gint8 *) t->data)[i];
+    case LATHE_DTYPE_UINT8:  return ((const guint8 *) t->data)[i];
+    case LATHE_DTYPE_INT16:  return ((const gint16 *) t->data)[i];
+    case LATHE_DTYPE_UINT16: return ((const guint16 *) t->data)[i];
+    case LATHE_DTYPE_INT32:  return ((const gint32 *) t->data)[i];
+    case LATHE_DTYPE_UINT32: return ((const guint32 *) t->data)[i];
+    case LATHE_DTYPE_INT64:  return ((const gint64 *) t->data)[i];
+    case LATHE_DTYPE_UINT64: return (gint64) ((const guint64 *) t->data)[i];
+    case LATHE_DTYPE_FLOAT:  return (gint64) ((const float *) t->data)[i];
+    case LATHE_DTYPE_DOUBLE: return (gint64) ((const double *) t->data)[i];
+    default: return 0;
+    }
+}
+
+static double
+load_f64 (const LatheTensor *t, gsize i)
+{
+  switch (t->dtype)
+    {
+    case LATHE_DTYPE_FLOAT:  return ((const float *) t->data)[i];
+    case LATHE_DTYPE_DOUBLE: return ((const double *) t->data)[i];
+    case LATHE_DTYPE_UINT64: return (double) ((const guint64 *) t->data)[i];
+    default: return (double) load_i64 (t, i);
+    }
+}
+
+static void
+store_i64 (LatheTensor *t, gsize i, gint64 v)
+{
+  switch (t->dtype)
+    {
+    case LATHE_DTYPE_INT8:   ((gint8 *) t->data)[i] = (gint8) v; break;
+    case LATHE_DTYPE_UINT8:  ((guint8 *) t->data)[i] = (guint8) v; break;
+    case LATHE_DTYPE_INT16:  ((gint16 *) t->data)[i] = (gint16) v; break;
+    case LATHE_DTYPE_UINT16: ((guint16 *) t->data)[i] = (guint16) v; break;
+    case LATHE_DTYPE_INT32:  ((gint32 *) t->data)[i] = (gint32) v; break;
+    case LATHE_DTYPE_UINT32: ((guint32 *) t->data)[i] = (guint32) v; break;
+    case LATHE_DTYPE_INT64:  ((gint64 *) t->data)[i] = v; break;
+    case LATHE_DTYPE_UINT64: ((guint64 *) t->data)[i] = (guint64) v; break;
+    default: break;
+    }
+}
+
+static void
+store_f64 (LatheTensor *t, gsize i, double v)
+{
+  if (t->dtype == LATHE_DTYPE_FLOAT)
+    ((float *) t->data)[i] = (float) v;
+  else if (t->dtype == LATHE_DTYPE_DOUBLE)
+    ((double *) t->data)[i] = v;
+  else if (t->dtype == LATHE_DTYPE_UINT64)
+    ((guint64 *) t->data)[i] = (guint64) v;
+  else
+    store_i64 (t, i, (gint64) v);
+}
+
+static gboolean
+binary_generic (LatheNode          *node,
+                LatheBinaryOp       op,
+                const LatheTensor  *a,
+                const LatheTensor  *b,
+                LatheTensor        *out,
+                GError            **error)
+{
+  gboolean as_int = dtype_is_int (out->dtype) && op != LATHE_BINARY_POW;
+  gboolean uns = dtype_is_unsigned (out->dtype);
+
+  for (gsize i = 0; i < out->n; i++)
+    {
+      gsize ia = broadcast_offset (a, out, i);
+      gsize ib = broadcast_offset (b, out, i);
+
+      if (as_int)
+        {
+          gint64 x = load_i64 (a, ia), y = load_i64 (b, ib), r = 0;
+          switch (op)
+            {
+            case LATHE_BINARY_ADD: r = (gint64) ((guint64) x + (guint64) y); break;
+            case LATHE_BINARY_SUB: r = (gint64) ((guint64) x - (guint64) y); break;
+            case LATHE_BINARY_MUL: r = (gint64) ((guint64) x * (guint64) y); break;
+            case LATHE_BINARY_DIV:
+              if (y == 0)
+                {
+                  lathe_node_set_error (error, node, LATHE_GRAPH_ERROR, LATHE_GRAPH_ERROR_VALUE,
+                                        "integer division by zero");
+                  return FALSE;
+                }
+              r = uns ? (gint64) ((guint64) x / (guint64) y)
+                      : (x == G_MININT64 && y == -1) ? x : x / y;
+              break;
+            default: break;
+            }
+          store_i64 (out, i, r);
+        }
+      else
+        {
+          double x = load_f64 (a, ia), y = load_f64 (b, ib);
+          double r = op == LATHE_BINARY_POW ? pow (x, y) : 0;
+          switch (op)
+            {
+            case LATHE_BINARY_ADD: r = x + y; break;
+            case LATHE_BINARY_SUB: r = x - y; break;
+            case LATHE_BINARY_MUL: r = x * y; break;
+            case LATHE_BINARY_DIV: r = x / y; break;
+            default: break;
+            }
+          store_f64 (out, i, r);
+        }
+    }
+  return TRUE;
+}
 
 typedef struct {
   LatheBinaryOp op;
@@ -296,12 +421,10 @@ binary_dtype_ok (const BinaryParams *p,
                  LatheDType          a,
                  LatheDType          b)
 {
+  /* Pow may raise to an exponent of another numeric type (opset 12+). */
   if (p->op == LATHE_BINARY_POW)
-    return a == LATHE_DTYPE_FLOAT &&
-           (b == LATHE_DTYPE_FLOAT || b == LATHE_DTYPE_INT32 || b == LATHE_DTYPE_INT64);
-  if (a != b)
-    return FALSE;
-  return a == LATHE_DTYPE_FLOAT || a == LATHE_DTYPE_INT32 || a == LATHE_DTYPE_INT64;
+    return dtype_is_numeric (a) && dtype_is_numeric (b);
+  return a == b && dtype_is_numeric (a);
 }
 
 static gboolean
@@ -317,17 +440,13 @@ binary_infer (LatheNode    *node,
 
   if (!binary_dtype_ok (p, inputs[0]->dtype, inputs[1]->dtype))
     {
-      if (inputs[0]->dtype != inputs[1]->dtype && p->op != LATHE_BINARY_POW &&
-          binary_dtype_ok (p, inputs[0]->dtype, inputs[0]->dtype))
-        {
-          lathe_node_set_error (error, node, LATHE_GRAPH_ERROR, LATHE_GRAPH_ERROR_SHAPE,
-                                "operands are %s and %s", lathe_dtype_name (inputs[0]->dtype),
-                                lathe_dtype_name (inputs[1]->dtype));
-          return FALSE;
-        }
-      lathe_node_unsupported_type (error, node,
-                                   binary_dtype_ok (p, inputs[0]->dtype, LATHE_DTYPE_FLOAT)
-                                   ? inputs[1]->dtype : inputs[0]->dtype);
+      if (!dtype_is_numeric (inputs[0]->dtype) || !dtype_is_numeric (inputs[1]->dtype))
+        lathe_node_unsupported_type (error, node,
+                                     dtype_is_numeric (inputs[0]->dtype) ? inputs[1]->dtype : inputs[0]->dtype);
+      else
+        lathe_node_set_error (error, node, LATHE_GRAPH_ERROR, LATHE_GRAPH_ERROR_SHAPE,
+                              "operands are %s and %s", lathe_dtype_name (inputs[0]->dtype),
+                              lathe_dtype_name (inputs[1]->dtype));
       return FALSE;
     }
 
@@ -369,26 +488,9 @@ binary_run (LatheNode    *node,
     }
 
   if (a->dtype == LATHE_DTYPE_FLOAT && b->dtype == LATHE_DTYPE_FLOAT)
-    lathe_binary_f32 (p->op, a, b, out);
-  else if (a->dtype == LATHE_DTYPE_FLOAT)
-    {
-      /* Pow with an integer exponent */
-      for (gsize i = 0; i < out->n; i++)
-        {
-          gsize ob = broadcast_offset (b, out, i);
-          double y = b->dtype == LATHE_DTYPE_INT64 ? (double) ((const gint64 *) b->data)[ob]
-                                                   : (double) ((const gint32 *) b->data)[ob];
-          lathe_tensor_f32 (out)[i] = powf (lathe_tensor_f32 (a)[broadcast_offset (a, out, i)], (float) y);
-        }
-    }
-  else if (a->dtype == LATHE_DTYPE_INT64)
-    {
-      INT_BINARY (gint64);
-    }
+    lathe_binary_f32 (op, a, b, out);
   else
-    {
-      INT_BINARY (gint32);
-    }
+    return binary_generic (node, op, a, b, out, error);
   return TRUE;
 }
 
@@ -464,22 +566,27 @@ unary_infer (LatheNode    *node,
              gsize        *workspace,
              GError      **error)
 {
-  if (inputs[0]->dtype != LATHE_DTYPE_FLOAT)
+  const UnaryParams *p = node->params;
+  LatheDType t = inputs[0]->dtype;
+
+  /* Clip (opset 12+) and Relu (14+) are defined for integers too. */
+  if (t != LATHE_DTYPE_FLOAT &&
+      !((p->kind == UNARY_CLIP || p->kind == UNARY_RELU) && dtype_is_numeric (t)))
     {
-      lathe_node_unsupported_type (error, node, inputs[0]->dtype);
+      lathe_node_unsupported_type (error, node, t);
       return FALSE;
     }
   for (guint i = 1; i < node->n_inputs; i++)
-    if (inputs[i] != NULL && (inputs[i]->dtype != LATHE_DTYPE_FLOAT || inputs[i]->n != 1))
+    if (inputs[i] != NULL && (inputs[i]->dtype != t || inputs[i]->n != 1))
       {
-        if (inputs[i]->dtype != LATHE_DTYPE_FLOAT)
+        if (inputs[i]->dtype != t)
           lathe_node_unsupported_type (error, node, inputs[i]->dtype);
         else
           lathe_node_set_error (error, node, LATHE_GRAPH_ERROR, LATHE_GRAPH_ERROR_SHAPE,
                                 "input %u must be a scalar", i);
         return FALSE;
       }
-  lathe_tensor_set_meta (outputs[0], LATHE_DTYPE_FLOAT, inputs[0]->ndim, inputs[0]->dims);
+  lathe_tensor_set_meta (outputs[0], t, inputs[0]->ndim, inputs[0]->dims);
   return TRUE;
 }
 
@@ -494,6 +601,29 @@ unary_run (LatheNode    *node,
   const float *x = inputs[0]->data;
   float *y = outputs[0]->data;
   gsize n = inputs[0]->n;
+
+  if (inputs[0]->dtype != LATHE_DTYPE_FLOAT)
+    {
+      /* integer Clip / Relu, and double */
+      gboolean has_lo = p->kind == UNARY_CLIP && node->n_inputs > 1 && inputs[1] != NULL;
+      gboolean has_hi = p->kind == UNARY_CLIP && node->n_inputs > 2 && inputs[2] != NULL;
+      for (gsize i = 0; i < n; i++)
+        {
+          double v = load_f64 (inputs[0], i);
+          if (p->kind == UNARY_RELU && v < 0)
+            v = 0;
+          if (has_lo && v < load_f64 (inputs[1], 0))
+            v = load_f64 (inputs[1], 0);
+          if (has_hi && v > load_f64 (inputs[2], 0))
+            v = load_f64 (inputs[2], 0);
+          if (dtype_is_int (inputs[0]->dtype) && inputs[0]->dtype != LATHE_DTYPE_UINT64)
+            store_i64 (outputs[0], i, p->kind == UNARY_CLIP && v == load_f64 (inputs[0], i)
+                                      ? load_i64 (inputs[0], i) : (gint64) v);
+          else
+            store_f64 (outputs[0], i, v);
+        }
+      return TRUE;
+    }
 
   switch (p->kind)
     {

@@ -9,5 +9,8 @@ G_BEGIN_DECLS
  * registry in graph/lathe-op.c walks these tables. */
 extern const LatheOpDef * const _lathe_ops_math[];
 extern const LatheOpDef * const _lathe_ops_gemm[];
+extern const LatheOpDef * const _lathe_ops_norm[];
+extern const LatheOpDef * const _lathe_ops_shape[];
+extern const LatheOpDef * const _lathe_ops_conv[];
 
 G_END_DECLS

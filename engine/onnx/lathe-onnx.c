@@ -9,10 +9,29 @@
 #include "onnx/lathe-onnx.h"
 #include "onnx.pb-c.h"
 
+/* protobuf-c allocates through us, 64-byte aligned, so a tensor's
+ * raw_data buffer can be taken over instead of copied a second time. */
+static void *
+pb_alloc (void   *allocator_data,
+          size_t  size)
+{
+  return lathe_aligned_alloc (size);
+}
+
+static void
+pb_free (void *allocator_data,
+         void *pointer)
+{
+  lathe_aligned_free (pointer);
+}
+
+static ProtobufCAllocator pb_allocator = { pb_alloc, pb_free, NULL };
+
 /* Bounded, so a hostile file cannot make us walk for ever. */
 #define MAX_NODES        (1u << 22)
 
 typedef struct {
+  gboolean    steal_raw;     /* raw_data buffers come from pb_allocator */
   const char *what;          /* file name for messages */
   const char *base_dir;      /* for external data; NULL forbids it */
   GHashTable *external;      /* location → GMappedFile*, mapped once */
@@ -126,7 +145,6 @@ tensor_from_proto (LoadContext        *ctx,
   gsize raw_len = 0;
   gboolean external = tp->has_data_location &&
                       tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-  g_autoptr(GError) local_error = NULL;
 
   if (!lathe_dtype_traits (dtype)->storable)
     {
@@ -157,14 +175,20 @@ tensor_from_proto (LoadContext        *ctx,
       dims[i] = tp->dims[i];
     }
 
-  t = lathe_tensor_new_checked (dtype, (guint) tp->n_dims, dims, &local_error);
-  if (t == NULL)
-    {
-      tensor_fail (error, LATHE_ONNX_ERROR_INVALID, ctx->what, tname, "%s", local_error->message);
-      return NULL;
-    }
-  esize = lathe_dtype_size (dtype);
-  nbytes = t->n * esize;
+  {
+    gsize n;
+    esize = lathe_dtype_size (dtype);
+    if (!lathe_shape_numel ((guint) tp->n_dims, dims, &n) || n > G_MAXSIZE / 16 / esize)
+      {
+        g_autofree char *shape = lathe_shape_to_string ((guint) tp->n_dims, dims);
+        tensor_fail (error, LATHE_ONNX_ERROR_INVALID, ctx->what, tname,
+                     "shape %s is too large", shape);
+        return NULL;
+      }
+    nbytes = n * esize;
+    /* The data is allocated only once we know it is not taken over. */
+    t = lathe_tensor_new_borrowed (dtype, (guint) tp->n_dims, dims, NULL);
+  }
 
   if (external)
     {
@@ -230,10 +254,24 @@ tensor_from_proto (LoadContext        *ctx,
         }
       /* ONNX stores little-endian, as does every machine we run on. */
       G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
+      if (!external && nbytes > 0 && ctx->steal_raw)
+        {
+          /* Take protobuf-c's buffer (allocated by pb_alloc) as is. */
+          LatheTensor *taken = lathe_tensor_new_take (t->dtype, t->ndim, t->dims, tp->raw_data.data);
+          tp->raw_data.data = NULL;
+          tp->raw_data.len = 0;
+          tp->has_raw_data = FALSE;
+          return taken;
+        }
+      t->data = lathe_aligned_alloc (nbytes);
+      t->owns_data = TRUE;
       if (nbytes > 0)
         memcpy (t->data, raw, nbytes);
       return g_steal_pointer (&t);
     }
+
+  t->data = lathe_aligned_alloc0 (nbytes);
+  t->owns_data = TRUE;
 
 #define TYPED(field, n_field, ctype)                                              \
   G_STMT_START {                                                                   \
@@ -288,9 +326,18 @@ read_value_info (LoadContext          *ctx,
     return TRUE;
   if (vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
     {
+      const char *kind;
+      switch (vi->type->value_case)
+        {
+        case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: kind = "sequence"; break;
+        case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: kind = "map"; break;
+        case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: kind = "optional"; break;
+        case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE: kind = "sparse_tensor"; break;
+        default: kind = "unknown"; break;
+        }
       g_set_error (error, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_UNSUPPORTED_TYPE,
-                   "%s: value '%s' is not a tensor (sequences, maps and optionals are not supported)",
-                   ctx->what, value->name);
+                   "%s: value '%s' has unsupported data type %s (only tensors are supported)",
+                   ctx->what, value->name, kind);
       return FALSE;
     }
   tt = vi->type->tensor_type;
@@ -528,6 +575,13 @@ graph_from_model (LoadContext       *ctx,
       value = lathe_graph_add_value (graph, vi->name, LATHE_VALUE_INPUT);
       if (!read_value_info (ctx, vi, value, error))
         return NULL;
+      if (value->dtype != LATHE_DTYPE_UNDEFINED && !lathe_dtype_traits (value->dtype)->storable)
+        {
+          g_set_error (error, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_UNSUPPORTED_TYPE,
+                       "%s: graph input '%s' has unsupported data type %s",
+                       ctx->what, value->name, lathe_dtype_name (value->dtype));
+          return NULL;
+        }
       g_array_append_val (graph->inputs, value->id);
     }
 
@@ -699,9 +753,9 @@ lathe_onnx_parse_model (const guint8  *data,
 {
   Onnx__ModelProto *mp;
   LatheGraph *graph;
-  LoadContext ctx = { what, base_dir, NULL };
+  LoadContext ctx = { TRUE, what, base_dir, NULL };
 
-  mp = onnx__model_proto__unpack (NULL, len, data);
+  mp = onnx__model_proto__unpack (&pb_allocator, len, data);
   if (mp == NULL)
     {
       g_set_error (error, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_PARSE,
@@ -716,7 +770,7 @@ lathe_onnx_parse_model (const guint8  *data,
       return NULL;
     }
   graph = graph_from_model (&ctx, mp, error);
-  onnx__model_proto__free_unpacked (mp, NULL);
+  onnx__model_proto__free_unpacked (mp, &pb_allocator);
   g_clear_pointer (&ctx.external, g_hash_table_unref);
   return graph;
 }
@@ -750,7 +804,7 @@ lathe_onnx_load_tensor_file (const char  *path,
   gsize len = 0;
   Onnx__TensorProto *tp;
   LatheTensor *t;
-  LoadContext ctx = { path, NULL, NULL };
+  LoadContext ctx = { FALSE, path, NULL, NULL };
   g_autoptr(GError) local_error = NULL;
 
   if (!g_file_get_contents (path, &contents, &len, &local_error))

@@ -310,9 +310,14 @@ main (int argc, char **argv)
       g_printerr ("%s\n", error->message);
       return 77;
     }
+  const char *only = g_getenv ("LATHE_BENCH_ONLY");   /* "mlp", "cnn" or "load" */
+
   g_print ("OpenBLAS %s, %d threads\n", openblas_get_config (), openblas_get_num_threads ());
-  bench_model ("fashion-mlp", dataset);
-  bench_model ("fashion-cnn", dataset);
-  bench_load_100mb ();
+  if (only == NULL || g_str_equal (only, "mlp"))
+    bench_model ("fashion-mlp", dataset);
+  if (only == NULL || g_str_equal (only, "cnn"))
+    bench_model ("fashion-cnn", dataset);
+  if (only == NULL || g_str_equal (only, "load"))
+    bench_load_100mb ();
   return 0;
 }

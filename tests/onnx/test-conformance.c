@@ -34,6 +34,13 @@ static const char *generate_path;
 static const char *only_pattern;
 static gboolean verbose;
 
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 static void
 case_free (gpointer data)
 {
@@ -152,7 +159,7 @@ run_case (const char *dir)
   while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
     if (g_str_has_prefix (entry, "test_data_set_"))
       g_ptr_array_add (sets, g_build_filename (dir, entry, NULL));
-  g_ptr_array_sort (sets, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (sets, compare_names);
   if (sets->len == 0)
     return g_strdup ("fail: no test data sets");
 
@@ -372,7 +379,7 @@ main (int argc, char **argv)
 
       while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
         g_ptr_array_add (names, g_strdup (entry));
-      g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (names, compare_names);
       for (guint i = 0; i < names->len; i++)
         {
           Case *c = g_new0 (Case, 1);
