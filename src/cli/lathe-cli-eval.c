@@ -8,9 +8,17 @@
 #include "lathe-cli.h"
 
 static void
-print_norm (const LatheCliData *data)
+print_norm (const LatheCliData *data,
+            LatheDataset       *dataset)
 {
   g_autoptr(GString) s = g_string_new (NULL);
+
+  if (lathe_dataset_get_dtype (dataset) != LATHE_DTYPE_UINT8)
+    {
+      g_print ("Normalise none (%s data is used as it is)\n",
+               lathe_dtype_name (lathe_dataset_get_dtype (dataset)));
+      return;
+    }
 
   for (guint i = 0; i < data->mean_values->len; i++)
     g_string_append_printf (s, "%s%g", i ? "," : "", g_array_index (data->mean_values, float, i));
@@ -129,7 +137,7 @@ lathe_cli_eval (int    argc,
 
       g_print ("Model     %s\n", argv[1]);
       g_print ("Data      %s, %u samples\n", lathe_dataset_get_spec (dataset), result.n_samples);
-      print_norm (&data);
+      print_norm (&data, dataset);
       g_print ("Accuracy  %.4f (%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n",
                lathe_metrics_accuracy (m), m->correct, m->total);
       g_print ("Top-5     %.4f\n", lathe_metrics_top5 (m));

@@ -49,10 +49,8 @@ lathe_cli_data_add_options (LatheCliData   *data,
     { "limit", 0, 0, G_OPTION_ARG_INT, &data->limit, "Use only the first N samples", "N" },
     { NULL }
   };
-  GOptionGroup *group = g_option_group_new ("data", "Data options:", "Show data options", NULL, NULL);
-
-  g_option_group_add_entries (group, entries);
-  g_option_context_add_group (context, group);
+  /* Shown with the command's own options: they matter for every run. */
+  g_option_context_add_main_entries (context, entries, NULL);
 }
 
 void
