@@ -5,6 +5,7 @@
 
 #include "core/lathe-error.h"
 #include "graph/lathe-graph.h"
+#include "graph/lathe-op.h"
 
 static void
 lathe_value_free (gpointer data)
@@ -337,4 +338,91 @@ lathe_node_unsupported_type (GError          **error,
   g_set_error (error, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_UNSUPPORTED_TYPE,
                "node '%s' (%s): unsupported data type %s",
                node->name, node->op_type, lathe_dtype_name (dtype));
+}
+
+static void
+attr_copy (LatheAttr       *dst,
+           const LatheAttr *src)
+{
+  *dst = *src;
+  dst->name = g_strdup (src->name);
+  dst->s = g_strdup (src->s);
+  dst->t = src->t ? lathe_tensor_ref (src->t) : NULL;
+  dst->floats = g_memdup2 (src->floats, src->n_floats * sizeof (float));
+  dst->ints = g_memdup2 (src->ints, src->n_ints * sizeof (gint64));
+  dst->strings = g_strdupv (src->strings);
+}
+
+LatheGraph *
+lathe_graph_copy (LatheGraph  *self,
+                  GError     **error)
+{
+  g_autoptr(LatheGraph) copy = lathe_graph_new ();
+
+  copy->opset = self->opset;
+  copy->ir_version = self->ir_version;
+  copy->producer_name = g_strdup (self->producer_name);
+  copy->producer_version = g_strdup (self->producer_version);
+  copy->name = g_strdup (self->name);
+  copy->doc_string = g_strdup (self->doc_string);
+  for (guint i = 0; i < self->metadata_keys->len; i++)
+    lathe_graph_set_metadata (copy, g_ptr_array_index (self->metadata_keys, i),
+                              g_ptr_array_index (self->metadata_values, i));
+
+  for (guint v = 0; v < self->values->len; v++)
+    {
+      LatheValue *src = lathe_graph_value (self, v);
+      LatheValue *dst = lathe_graph_add_value (copy, src->name, src->kind);
+
+      dst->producer = src->producer;
+      dst->initializer = src->initializer ? lathe_tensor_ref (src->initializer) : NULL;
+      dst->dtype = src->dtype;
+      dst->ndim = src->ndim;
+      memcpy (dst->dims, src->dims, sizeof dst->dims);
+      dst->dim_param0 = g_strdup (src->dim_param0);
+    }
+  g_array_append_vals (copy->inputs, self->inputs->data, self->inputs->len);
+  g_array_append_vals (copy->outputs, self->outputs->data, self->outputs->len);
+
+  for (guint k = 0; k < self->nodes->len; k++)
+    {
+      LatheNode *src = lathe_graph_node (self, k);
+      LatheNode *dst = g_new0 (LatheNode, 1);
+
+      dst->name = g_strdup (src->name);
+      dst->op_type = g_strdup (src->op_type);
+      dst->domain = g_strdup (src->domain);
+      dst->index = src->index;
+      dst->op = src->op;
+      dst->since = src->since;
+      dst->n_inputs = src->n_inputs;
+      dst->inputs = g_memdup2 (src->inputs, (src->n_inputs + 1) * sizeof (int));
+      dst->n_outputs = src->n_outputs;
+      dst->outputs = g_memdup2 (src->outputs, (src->n_outputs + 1) * sizeof (int));
+      dst->n_attrs = src->n_attrs;
+      dst->attrs = g_new0 (LatheAttr, src->n_attrs + 1);
+      for (guint a = 0; a < src->n_attrs; a++)
+        attr_copy (&dst->attrs[a], &src->attrs[a]);
+      g_ptr_array_add (copy->nodes, dst);
+      if (dst->op->setup != NULL && !dst->op->setup (dst, error))
+        return NULL;
+    }
+  return g_steal_pointer (&copy);
+}
+
+void
+lathe_graph_set_initializer (LatheGraph  *self,
+                             guint        value_id,
+                             LatheTensor *tensor)
+{
+  LatheValue *value = lathe_graph_value (self, value_id);
+
+  g_return_if_fail (value->kind == LATHE_VALUE_INITIALIZER);
+  lathe_tensor_ref (tensor);
+  g_clear_pointer (&value->initializer, lathe_tensor_unref);
+  value->initializer = tensor;
+  value->dtype = tensor->dtype;
+  value->ndim = (int) tensor->ndim;
+  memset (value->dims, 0, sizeof value->dims);
+  memcpy (value->dims, tensor->dims, tensor->ndim * sizeof (gint64));
 }

@@ -102,6 +102,16 @@ typedef struct _LatheGraph {
 
 LatheGraph  *lathe_graph_new              (void);
 void         lathe_graph_free             (LatheGraph   *self);
+/* A deep copy of the structure that shares the initializer tensors (they
+ * are immutable; replace, never modify, a copy's initializer). Nodes are
+ * set up again from their attributes. */
+LatheGraph  *lathe_graph_copy             (LatheGraph   *self,
+                                           GError      **error);
+/* Replaces an initializer's tensor (taking a reference) and its declared
+ * shape. */
+void         lathe_graph_set_initializer  (LatheGraph   *self,
+                                           guint         value_id,
+                                           LatheTensor  *tensor);
 LatheValue  *lathe_graph_add_value        (LatheGraph   *self,
                                            const char   *name,
                                            LatheValueKind kind);

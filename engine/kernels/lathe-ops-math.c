@@ -105,9 +105,9 @@ binary_scalar (LatheBinaryOp op, float x, float y)
 
 static void
 binary_inner (LatheBinaryOp op,
-              const float *pa, gint64 sa,
-              const float *pb, gint64 sb,
-              float *po, gint64 n)
+              const float *restrict pa, gint64 sa,
+              const float *restrict pb, gint64 sb,
+              float *restrict po, gint64 n)
 {
   switch (op)
     {
@@ -598,8 +598,8 @@ unary_run (LatheNode    *node,
            GError      **error)
 {
   const UnaryParams *p = node->params;
-  const float *x = inputs[0]->data;
-  float *y = outputs[0]->data;
+  const float *restrict x = inputs[0]->data;
+  float *restrict y = outputs[0]->data;
   gsize n = inputs[0]->n;
 
   if (inputs[0]->dtype != LATHE_DTYPE_FLOAT)

@@ -50,6 +50,19 @@ taps_before (gint64 start,
   return limit - start <= 0 ? 0 : MIN (k, (limit - start - 1) / dil + 1);
 }
 
+/* The most common window by far (LeNet, VGG, U-Net): 2x2, stride 2, every
+ * window inside the input, the depth axis (if any) untouched. */
+static gboolean
+is_2x2_stride_2 (const LatheConvShape *s)
+{
+  return s->kernel[0] == 1 && s->stride[0] == 1 && s->pad_begin[0] == 0 &&
+         s->out[0] == s->in[0] &&
+         s->kernel[1] == 2 && s->kernel[2] == 2 && s->stride[1] == 2 && s->stride[2] == 2 &&
+         s->dilation[1] == 1 && s->dilation[2] == 1 &&
+         s->pad_begin[1] == 0 && s->pad_begin[2] == 0 &&
+         2 * s->out[1] <= s->in[1] && 2 * s->out[2] <= s->in[2];
+}
+
 /* Flat index of (id, ih, iw) within one plane, as MaxPool's Indices. */
 static inline gint64
 plane_index (const LatheConvShape *s,
@@ -63,11 +76,155 @@ plane_index (const LatheConvShape *s,
   return (id * s->in[1] + ih) * s->in[2] + iw;
 }
 
-/* The window loops walk only the valid taps of each axis, so no tap needs
- * a bounds check; the innermost loop is contiguous when dilation is 1. */
-#define DEFINE_MAXPOOL(name, T, LOWEST)                                         \
-void                                                                            \
+/* Output positions o in [0, n_out) whose input position o * stride + off
+ * lies in [0, n_in), as [*lo, *hi). */
+static inline void
+out_range (gint64  off,
+           gint64  stride,
+           gint64  n_in,
+           gint64  n_out,
+           gint64 *lo,
+           gint64 *hi)
+{
+  gint64 l, h;
+
+  if (stride == 1)
+    {
+      l = off < 0 ? -off : 0;
+      h = n_in - off;
+    }
+  else
+    {
+      l = off < 0 ? (-off + stride - 1) / stride : 0;
+      h = n_in - off > 0 ? (n_in - off - 1) / stride + 1 : 0;
+    }
+  l = CLAMP (l, 0, n_out);
+  h = CLAMP (h, l, n_out);
+  *lo = l;
+  *hi = h;
+}
+
+/* Without Indices, pooling runs one output row at a time, folding in one
+ * input row of the window after the other: the output row stays in L1, and
+ * the valid taps along w are worked out once per call rather than per
+ * output. ACC(acc, v) folds v into acc; FINISH() runs once per output row.
+ * Kernels wider than POOL_MAX_KW taps take the plain per-tap loop. */
+#define POOL_MAX_KW 16
+/* The interior outputs of one input row, FOLD folding src[...] into acc. */
+#define POOL_INTERIOR(T, FOLD)                                                  \
+  for (gint64 ow = i_lo; ow < i_hi; ow++)                                       \
+    {                                                                           \
+      const T *src = xr + ow * SW - s->pad_begin[2];                            \
+      T acc = row[ow];                                                          \
+                                                                                \
+      FOLD;                                                                     \
+      row[ow] = acc;                                                            \
+    }
+#define POOL_ROWS(T, INIT, ACC, FINISH)                                         \
+  /* The valid output range of each tap along w is the same on every row;    \
+   * [i_lo, i_hi) is where all taps are valid (tap 0 starts last, the last    \
+   * tap ends first). */                                                        \
+  const gint64 KW = s->kernel[2], DW = s->dilation[2];                          \
+  gint64 w_lo[POOL_MAX_KW], w_hi[POOL_MAX_KW], i_lo = 0, i_hi = 0;              \
+                                                                                \
+  for (gint64 e = 0; e < MIN (KW, POOL_MAX_KW); e++)                            \
+    out_range (e * DW - s->pad_begin[2], SW, s->in[2], OW, &w_lo[e], &w_hi[e]); \
+  if (KW <= POOL_MAX_KW && w_lo[0] < w_hi[KW - 1])                              \
+    {                                                                           \
+      i_lo = w_lo[0];                                                           \
+      i_hi = w_hi[KW - 1];                                                      \
+    }                                                                           \
+  for (gint64 p = 0; p < planes; p++)                                           \
+    {                                                                           \
+      const T *xp = x + p * in_size;                                            \
+                                                                                \
+      for (gint64 od = 0; od < s->out[0]; od++)                                 \
+        {                                                                       \
+          gint64 sd = od * s->stride[0] - s->pad_begin[0], a_lo, a_hi;          \
+                                                                                \
+          tap_range (sd, s->dilation[0], s->kernel[0], s->in[0], &a_lo, &a_hi); \
+          for (gint64 oh = 0; oh < s->out[1]; oh++)                             \
+            {                                                                   \
+              gint64 sh = oh * s->stride[1] - s->pad_begin[1], b_lo, b_hi;      \
+              T *row = y + ((p * s->out[0] + od) * s->out[1] + oh) * OW;        \
+                                                                                \
+              tap_range (sh, s->dilation[1], s->kernel[1], s->in[1],            \
+                         &b_lo, &b_hi);                                         \
+              for (gint64 ow = 0; ow < OW; ow++)                                \
+                row[ow] = INIT;                                                 \
+              for (gint64 a = a_lo; a < a_hi; a++)                              \
+                for (gint64 b = b_lo; b < b_hi; b++)                            \
+                  {                                                             \
+                    const T *xr = xp + ((sd + a * s->dilation[0]) * s->in[1] +  \
+                                        sh + b * s->dilation[1]) * s->in[2];    \
+                                                                                \
+                    if (KW <= POOL_MAX_KW)                                      \
+                      {                                                         \
+                        /* Outputs whose whole tap row is inside fold it in    \
+                         * registers; the few border outputs go tap by tap. */ \
+                        for (gint64 e = 0; e < KW; e++)                         \
+                          {                                                     \
+                            gint64 off = e * DW - s->pad_begin[2];              \
+                            for (gint64 ow = w_lo[e]; ow < MIN (w_hi[e], i_lo); ow++) \
+                              ACC (row[ow], xr[ow * SW + off]);                 \
+                            for (gint64 ow = MAX (w_lo[e], i_hi); ow < w_hi[e]; ow++) \
+                              ACC (row[ow], xr[ow * SW + off]);                 \
+                          }                                                     \
+                        switch (KW)                                             \
+                          {                                                     \
+                          case 2:                                               \
+                            POOL_INTERIOR (T, ACC (acc, src[0]);                \
+                                              ACC (acc, src[DW]));              \
+                            break;                                              \
+                          case 3:                                               \
+                            POOL_INTERIOR (T, ACC (acc, src[0]);                \
+                                              ACC (acc, src[DW]);               \
+                                              ACC (acc, src[2 * DW]));          \
+                            break;                                              \
+                          default:                                              \
+                            POOL_INTERIOR (T, for (gint64 e = 0; e < KW; e++)   \
+                                                ACC (acc, src[e * DW]));        \
+                          }                                                     \
+                      }                                                         \
+                    else                                                        \
+                      for (gint64 e = 0; e < KW; e++)                           \
+                        {                                                       \
+                          gint64 off = e * DW - s->pad_begin[2];                \
+                          gint64 lo, hi;                                        \
+                                                                                \
+                          out_range (off, SW, s->in[2], OW, &lo, &hi);          \
+                          for (gint64 ow = lo; ow < hi; ow++)                   \
+                            ACC (row[ow], xr[ow * SW + off]);                   \
+                        }                                                       \
+                  }                                                             \
+              FINISH ();                                                        \
+            }                                                                   \
+        }                                                                       \
+    }
+
+#define MAX_ACC(acc, v) do { if ((v) > (acc)) (acc) = (v); } while (0)
+#define MAX_FINISH() do { } while (0)
+
+#define DEFINE_MAXPOOL_ROWS(name, T, LOWEST)                                    \
+static void                                                                     \
 name (const LatheConvShape *s,                                                  \
+      const T              *x,                                                  \
+      T                    *y)                                                  \
+{                                                                               \
+  const gint64 planes = s->batch * s->channels_in;                              \
+  const gint64 in_size = lathe_conv_shape_in_size (s);                          \
+  const gint64 OW = s->out[2], SW = s->stride[2];                               \
+                                                                                \
+  POOL_ROWS (T, LOWEST, MAX_ACC, MAX_FINISH)                                    \
+}
+
+/* With Indices: per output, the window loops walk only the valid taps of
+ * each axis, so no tap needs a bounds check. */
+#define DEFINE_MAXPOOL(name, T, LOWEST)                                         \
+DEFINE_MAXPOOL_ROWS (name##_rows, T, LOWEST)                                    \
+                                                                                \
+static void                                                                     \
+name##_indexed (const LatheConvShape *s,                                        \
       const T              *x,                                                  \
       T                    *y,                                                  \
       gint64               *indices,                                            \
@@ -130,13 +287,44 @@ name (const LatheConvShape *s,                                                  
                           }                                                     \
                       }                                                         \
                   y[o] = best;                                                  \
-                  if (indices != NULL)                                          \
-                    indices[o] = p * in_size +                                  \
-                                 plane_index (s, bd, bh, bw, column_major);     \
+                  indices[o] = p * in_size +                                    \
+                               plane_index (s, bd, bh, bw, column_major);       \
                 }                                                               \
             }                                                                   \
         }                                                                       \
     }                                                                           \
+}                                                                               \
+                                                                                \
+void                                                                            \
+name (const LatheConvShape *s,                                                  \
+      const T              *x,                                                  \
+      T                    *y,                                                  \
+      gint64               *indices,                                            \
+      gboolean              column_major)                                       \
+{                                                                               \
+  if (indices != NULL)                                                          \
+    name##_indexed (s, x, y, indices, column_major);                            \
+  else if (is_2x2_stride_2 (s))                                                 \
+    {                                                                           \
+      const gint64 IW = s->in[2], OW = s->out[2];                               \
+      const gint64 rows = s->batch * s->channels_in * s->out[0];                \
+                                                                                \
+      for (gint64 q = 0; q < rows; q++)                                         \
+        for (gint64 oh = 0; oh < s->out[1]; oh++)                               \
+          {                                                                     \
+            const T *r0 = x + (q * s->in[1] + 2 * oh) * IW, *r1 = r0 + IW;      \
+            T *yr = y + (q * s->out[1] + oh) * OW;                              \
+                                                                                \
+            for (gint64 ow = 0; ow < OW; ow++)                                  \
+              {                                                                 \
+                T m0 = MAX (r0[2 * ow], r0[2 * ow + 1]);                        \
+                T m1 = MAX (r1[2 * ow], r1[2 * ow + 1]);                        \
+                yr[ow] = MAX (m0, m1);                                          \
+              }                                                                 \
+          }                                                                     \
+    }                                                                           \
+  else                                                                          \
+    name##_rows (s, x, y);                                                      \
 }
 
 DEFINE_MAXPOOL (lathe_maxpool_f32, float, -INFINITY)
@@ -186,6 +374,36 @@ lathe_maxpool_f32_ref (const LatheConvShape *s,
           }
 }
 
+#define SUM_ACC(acc, v) ((acc) += (v))
+/* Divide each sum by its window's count: the d and h factors are per row,
+ * and along w every tap of an interior output counts. */
+#define AVG_BORDER(from, to)                                                    \
+  for (gint64 ow = (from); ow < (to); ow++)                                     \
+    {                                                                           \
+      gint64 sw = ow * SW - s->pad_begin[2], e_lo, e_hi, cw, count;             \
+                                                                                \
+      tap_range (sw, DW, KW, s->in[2], &e_lo, &e_hi);                           \
+      cw = count_include_pad ? taps_before (sw, DW, KW, s->in[2] + s->pad_end[2]) \
+                             : e_hi - e_lo;                                     \
+      count = cd * ch * cw;                                                     \
+      row[ow] = count > 0 ? row[ow] / (float) count : 0.f;                      \
+    }
+#define AVG_FINISH()                                                            \
+  do {                                                                          \
+    gint64 cd = count_include_pad ?                                             \
+      taps_before (sd, s->dilation[0], s->kernel[0], s->in[0] + s->pad_end[0])  \
+      : a_hi - a_lo;                                                            \
+    gint64 ch = count_include_pad ?                                             \
+      taps_before (sh, s->dilation[1], s->kernel[1], s->in[1] + s->pad_end[1])  \
+      : b_hi - b_lo;                                                            \
+    float inv = cd * ch > 0 ? 1.f / (float) (cd * ch * KW) : 0.f;               \
+                                                                                \
+    AVG_BORDER (0, i_lo)                                                        \
+    for (gint64 ow = i_lo; ow < i_hi; ow++)                                     \
+      row[ow] *= inv;                                                           \
+    AVG_BORDER (i_hi, OW)                                                       \
+  } while (0)
+
 void
 lathe_avgpool_f32 (const LatheConvShape *s,
                    const float          *x,
@@ -194,53 +412,24 @@ lathe_avgpool_f32 (const LatheConvShape *s,
 {
   const gint64 planes = s->batch * s->channels_in;
   const gint64 in_size = lathe_conv_shape_in_size (s);
-  const gint64 out_size = lathe_conv_shape_out_size (s);
+  const gint64 OW = s->out[2], SW = s->stride[2];
 
-  for (gint64 p = 0; p < planes; p++)
+  if (is_2x2_stride_2 (s))
     {
-      const float *xp = x + p * in_size;
-      float *yp = y + p * out_size;
+      const gint64 IW = s->in[2], rows = planes * s->out[0];
 
-      for (gint64 od = 0; od < s->out[0]; od++)
-        {
-          gint64 sd = od * s->stride[0] - s->pad_begin[0], a_lo, a_hi, pd, ph, pw;
+      for (gint64 q = 0; q < rows; q++)
+        for (gint64 oh = 0; oh < s->out[1]; oh++)
+          {
+            const float *r0 = x + (q * s->in[1] + 2 * oh) * IW, *r1 = r0 + IW;
+            float *yr = y + (q * s->out[1] + oh) * OW;
 
-          tap_range (sd, s->dilation[0], s->kernel[0], s->in[0], &a_lo, &a_hi);
-          pd = count_include_pad ? taps_before (sd, s->dilation[0], s->kernel[0],
-                                                s->in[0] + s->pad_end[0])
-                                 : a_hi - a_lo;
-          for (gint64 oh = 0; oh < s->out[1]; oh++)
-            {
-              gint64 sh = oh * s->stride[1] - s->pad_begin[1], b_lo, b_hi;
-
-              tap_range (sh, s->dilation[1], s->kernel[1], s->in[1], &b_lo, &b_hi);
-              ph = count_include_pad ? taps_before (sh, s->dilation[1], s->kernel[1],
-                                                    s->in[1] + s->pad_end[1])
-                                     : b_hi - b_lo;
-              for (gint64 ow = 0; ow < s->out[2]; ow++)
-                {
-                  gint64 sw = ow * s->stride[2] - s->pad_begin[2], e_lo, e_hi, count;
-                  float sum = 0.f;
-
-                  tap_range (sw, s->dilation[2], s->kernel[2], s->in[2], &e_lo, &e_hi);
-                  pw = count_include_pad ? taps_before (sw, s->dilation[2], s->kernel[2],
-                                                        s->in[2] + s->pad_end[2])
-                                         : e_hi - e_lo;
-                  for (gint64 a = a_lo; a < a_hi; a++)
-                    for (gint64 b = b_lo; b < b_hi; b++)
-                      {
-                        const float *xr = xp + ((sd + a * s->dilation[0]) * s->in[1] +
-                                                sh + b * s->dilation[1]) * s->in[2] + sw;
-
-                        for (gint64 e = e_lo; e < e_hi; e++)
-                          sum += xr[e * s->dilation[2]];
-                      }
-                  count = pd * ph * pw;
-                  yp[(od * s->out[1] + oh) * s->out[2] + ow] = count > 0 ? sum / (float) count : 0.f;
-                }
-            }
-        }
+            for (gint64 ow = 0; ow < OW; ow++)
+              yr[ow] = 0.25f * ((r0[2 * ow] + r0[2 * ow + 1]) + (r1[2 * ow] + r1[2 * ow + 1]));
+          }
+      return;
     }
+  POOL_ROWS (float, 0.f, SUM_ACC, AVG_FINISH)
 }
 
 void
