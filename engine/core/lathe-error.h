@@ -42,9 +42,24 @@ typedef enum {
   LATHE_EVAL_ERROR_MODEL,            /* the model does not fit evaluation (no labels, output shape) */
 } LatheEvalError;
 
+#define LATHE_COMPRESS_ERROR (lathe_compress_error_quark ())
+typedef enum {
+  LATHE_COMPRESS_ERROR_INVALID,      /* a value out of range or not applicable to the layer */
+  LATHE_COMPRESS_ERROR_UNSUPPORTED,  /* a valid request this engine does not implement */
+} LatheCompressError;
+
+#define LATHE_PIPELINE_ERROR (lathe_pipeline_error_quark ())
+typedef enum {
+  LATHE_PIPELINE_ERROR_PARSE,        /* not JSON, truncated, not an object */
+  LATHE_PIPELINE_ERROR_INVALID,      /* unknown key, wrong type, out-of-range value, wrong format */
+  LATHE_PIPELINE_ERROR_VERSION,      /* a version this engine does not read */
+} LathePipelineError;
+
 GQuark lathe_onnx_error_quark  (void);
 GQuark lathe_graph_error_quark (void);
 GQuark lathe_data_error_quark  (void);
 GQuark lathe_eval_error_quark  (void);
+GQuark lathe_compress_error_quark (void);
+GQuark lathe_pipeline_error_quark (void);
 
 G_END_DECLS

@@ -13,6 +13,7 @@ static const LatheOpDef * const * const op_groups[] = {
   _lathe_ops_norm,
   _lathe_ops_shape,
   _lathe_ops_conv,
+  _lathe_ops_quant,
 };
 
 static GHashTable *

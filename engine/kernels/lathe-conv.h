@@ -63,9 +63,32 @@ lathe_conv_shape_kernel_size (const LatheConvShape *s)
 gboolean lathe_conv_is_depthwise        (const LatheConvShape *s);
 /* 1x1 kernel, stride 1, no padding: the input already is the im2col matrix. */
 gboolean lathe_conv_is_pointwise        (const LatheConvShape *s);
-/* Bytes of scratch lathe_conv_f32 needs: one im2col matrix for one image
- * and one group, 0 for depthwise and pointwise convolutions. */
+/* Bytes of scratch lathe_conv_f32 needs on this CPU: the direct kernel's
+ * buffers, else one im2col matrix for one image and one group; 0 for
+ * depthwise and pointwise convolutions. */
 gsize    lathe_conv_workspace_size      (const LatheConvShape *s);
+
+/* Instruction sets the direct kernel has tiles for. */
+typedef enum {
+  LATHE_CONV_SIMD_NONE,
+  LATHE_CONV_SIMD_AVX2,      /* AVX2 + FMA, 8 lanes */
+  LATHE_CONV_SIMD_AVX512,    /* AVX-512F, 16 lanes */
+} LatheConvSimd;
+
+/* The best of them this CPU runs (NONE off x86-64); every lower one but
+ * NONE runs too. */
+LatheConvSimd lathe_conv_simd_detect    (void);
+/* Whether the direct kernel takes s with that instruction set (using its
+ * tiles or those of a lower one): stride 1, neither depthwise nor
+ * pointwise, at most 256 taps per output (channels_in / group * kernel
+ * size), and at least half of the outputs it computes kept (it computes
+ * whole tiles of positions and channels, and the padding columns of
+ * every row). lathe_conv_f32 then uses it. */
+gboolean lathe_conv_is_direct           (const LatheConvShape *s,
+                                         LatheConvSimd         simd);
+/* Bytes of scratch lathe_conv_direct_f32 needs, 0 if !is_direct. */
+gsize    lathe_conv_direct_workspace_size (const LatheConvShape *s,
+                                           LatheConvSimd         simd);
 
 /* im2col for one image: x holds `channels` planes of in[] size; col gets
  * (channels * kernel size) rows of out[] size, zero where the window lies
@@ -92,8 +115,9 @@ void     lathe_col2im_f32_ref           (const LatheConvShape *s,
 /* Whole-batch convolution. w is [channels_out, channels_in / group,
  * kernel...]; bias is [channels_out] or NULL; workspace has
  * lathe_conv_workspace_size() bytes (may be NULL when that is 0).
- * Dispatches to the depthwise kernel, to a plain GEMM for pointwise
- * convolutions, else to im2col + cblas_sgemm per image and group. */
+ * Dispatches to the depthwise kernel, to the direct kernel, to a plain
+ * GEMM for pointwise convolutions, else to im2col + cblas_sgemm per image
+ * and group. */
 void     lathe_conv_f32                 (const LatheConvShape *s,
                                          const float          *x,
                                          const float          *w,
@@ -105,6 +129,16 @@ void     lathe_conv_f32_ref             (const LatheConvShape *s,
                                          const float          *w,
                                          const float          *bias,
                                          float                *y);
+/* Direct convolution (lathe_conv_is_direct (s, simd)) with the tiles that
+ * instruction set runs; workspace has lathe_conv_direct_workspace_size()
+ * bytes. Its scalar twin is lathe_conv_f32_ref. */
+void     lathe_conv_direct_f32          (const LatheConvShape *s,
+                                         LatheConvSimd         simd,
+                                         const float          *x,
+                                         const float          *w,
+                                         const float          *bias,
+                                         float                *y,
+                                         gpointer              workspace);
 /* Depthwise convolution (lathe_conv_is_depthwise), no scratch memory. */
 void     lathe_conv_depthwise_f32       (const LatheConvShape *s,
                                          const float          *x,

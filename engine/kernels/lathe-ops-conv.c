@@ -76,8 +76,12 @@ lathe_conv_is_pointwise (const LatheConvShape *s)
 gsize
 lathe_conv_workspace_size (const LatheConvShape *s)
 {
+  LatheConvSimd simd = lathe_conv_simd_detect ();
+
   if (lathe_conv_is_depthwise (s) || lathe_conv_is_pointwise (s))
     return 0;
+  if (lathe_conv_is_direct (s, simd))
+    return lathe_conv_direct_workspace_size (s, simd);
   return (gsize) (s->channels_in / s->group) * (gsize) lathe_conv_shape_kernel_size (s) *
          (gsize) lathe_conv_shape_out_size (s) * sizeof (float);
 }
@@ -119,14 +123,13 @@ valid_range (gint64  off,
  * extensions because the build's -O2 does not auto-vectorise loops with
  * unknown trip counts. */
 typedef float v8f __attribute__ ((vector_size (32)));
+typedef float v4f __attribute__ ((vector_size (16)));
 
 /* Keep GCC from turning these loops back into memcpy / memset calls. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize ("no-tree-loop-distribute-patterns")
 #endif
-
-typedef float v4f __attribute__ ((vector_size (16)));
 
 static inline void
 copy_f32 (float       *restrict dst,
@@ -367,6 +370,8 @@ axpy_f32 (float       *restrict y,
     y[i] += a * x[i];
 }
 
+#define DW_MAX_KW 16
+
 void
 lathe_conv_depthwise_f32 (const LatheConvShape *s,
                           const float          *x,
@@ -381,7 +386,13 @@ lathe_conv_depthwise_f32 (const LatheConvShape *s,
   const gint64 SW = s->stride[2];
   const gint64 in_size = ID * IH * IW, out_size = OD * OH * OW, ksize = KD * KH * KW;
 
+  gint64 w_lo[DW_MAX_KW], w_hi[DW_MAX_KW];
+
   g_assert (lathe_conv_is_depthwise (s));
+
+  /* The valid output range of each tap along w is the same on every row. */
+  for (gint64 e = 0; e < MIN (KW, DW_MAX_KW); e++)
+    valid_range (e * s->dilation[2] - s->pad_begin[2], SW, IW, OW, &w_lo[e], &w_hi[e]);
 
   for (gint64 n = 0; n < s->batch; n++)
     for (gint64 oc = 0; oc < M; oc++)
@@ -420,7 +431,10 @@ lathe_conv_depthwise_f32 (const LatheConvShape *s,
                           gint64 off = e * s->dilation[2] - s->pad_begin[2];
                           gint64 lo, hi;
 
-                          valid_range (off, SW, IW, OW, &lo, &hi);
+                          if (e < DW_MAX_KW)
+                            lo = w_lo[e], hi = w_hi[e];
+                          else
+                            valid_range (off, SW, IW, OW, &lo, &hi);
                           if (hi <= lo)
                             continue;
                           if (SW == 1)
@@ -476,6 +490,342 @@ lathe_conv_depthwise_f32_ref (const LatheConvShape *s,
             }
 }
 
+/* ---------------------------------------------------------------------- */
+/* Direct convolution                                                      */
+
+/* Stride-1 convolutions with a short reduction (LeNet's 25 and 150 taps)
+ * spend an im2col + GEMM mostly on copying and on GEMM calls too small to
+ * repay their packing. The direct kernel copies one image's input planes
+ * into a zero-padded buffer and indexes it as a flat array with the padded
+ * row length: output (od, oh, ow) sits at p = (od * IHp + oh) * IWp + ow
+ * and reads tap (c, a, b, e) at p + offset[c, a, b, e], one offset for
+ * every p (dilation included). A run of positions then costs one
+ * contiguous vector load per tap and vector, shared by a block of output
+ * channels whose accumulators stay in registers for the whole reduction.
+ * The positions past the end of each output row fall in the padding
+ * columns; they are computed and dropped when the result is copied out. */
+
+/* With the AVX2 tiles im2col + GEMM catches up near 500 taps (64 channels,
+ * 3x3, on 56x56); stay well below. */
+#define DIRECT_MAX_K 256
+
+typedef struct DirectTile DirectTile;
+
+typedef struct {
+  const DirectTile *tile;
+  gint64 padded[LATHE_CONV_MAX_SPATIAL];   /* input extents with the pads */
+  gint64 plane;        /* padded input plane, floats */
+  gint64 span;         /* flat positions up to the last output, + 1 */
+  gint64 n_tiles;      /* tiles covering span */
+  gint64 flat;         /* n_tiles * tile width: flat output plane */
+  gint64 n_blocks;     /* tile channel blocks per group */
+  gint64 K;            /* taps per output: input channels * kernel size */
+  /* workspace sections, in floats */
+  gsize  w_size, b_size, off_size, x_size, y_size;
+} DirectPlan;
+
+/* One call's arrays: the caller's, and its packed copies in the workspace. */
+typedef struct {
+  const LatheConvShape *s;
+  const DirectPlan     *p;
+  const float          *x;
+  float                *y;
+  const float          *w;         /* [group][block][K][block channels] */
+  const float          *bias;      /* [group][block][block channels] */
+  const gint64         *offsets;   /* [K] */
+  float                *xp;        /* padded input planes of one image and group */
+  float                *yp;        /* flat output planes of one image and group */
+} DirectJob;
+
+struct DirectTile {
+  LatheConvSimd simd;
+  gint64        channels;   /* output channels per tile */
+  gint64        width;      /* positions per tile */
+  gint64        lanes;      /* floats per vector */
+  void        (*run)      (const DirectJob *job);
+};
+
+/* The whole batch: for each image and group, copy the input planes into
+ * the padded buffer, run the tiles, copy the kept positions out. Inlined
+ * into one function per tile, so that the tile call is direct and the
+ * copies use the tile's instruction set. */
+static inline __attribute__ ((always_inline)) void
+direct_run (const DirectJob *job,
+            void           (*tile) (const float *, const gint64 *, gint64,
+                                    const float *, const float *, float *, gint64))
+{
+  const LatheConvShape *s = job->s;
+  const DirectPlan *p = job->p;
+  const gint64 G = s->group, C = s->channels_in, M = s->channels_out;
+  const gint64 Cg = C / G, Mg = M / G;
+  const gint64 ID = s->in[0], IH = s->in[1], IW = s->in[2];
+  const gint64 OD = s->out[0], OH = s->out[1], OW = s->out[2];
+  const gint64 in_size = ID * IH * IW, out_size = OD * OH * OW;
+  const gint64 MB = p->tile->channels, T = p->tile->width, K = p->K;
+  const gint64 IHp = p->padded[1], IWp = p->padded[2];
+  const gint64 rows = IWp == IW ? IH : 1;
+
+  for (gint64 n = 0; n < s->batch; n++)
+    for (gint64 g = 0; g < G; g++)
+      {
+        const float *xg = job->x + (n * C + g * Cg) * in_size;
+        float *yg = job->y + (n * M + g * Mg) * out_size;
+
+        /* Without pads along w the rows of a plane are contiguous on both
+         * sides: one copy per plane rather than per row. */
+        for (gint64 c = 0; c < Cg; c++)
+          for (gint64 id = 0; id < ID; id++)
+            for (gint64 ih = 0; ih < IH; ih += rows)
+              copy_f32 (job->xp + c * p->plane +
+                        ((id + s->pad_begin[0]) * IHp + ih + s->pad_begin[1]) * IWp + s->pad_begin[2],
+                        xg + ((c * ID + id) * IH + ih) * IW, rows * IW);
+
+        /* Blocks inside tiles: the input window a tile reads stays in L1
+         * for all the blocks. */
+        for (gint64 t = 0; t < p->n_tiles; t++)
+          for (gint64 blk = 0; blk < p->n_blocks; blk++)
+            tile (job->xp + t * T, job->offsets, K,
+                  job->w + (g * p->n_blocks + blk) * K * MB,
+                  job->bias + (g * p->n_blocks + blk) * MB,
+                  job->yp + blk * MB * p->flat + t * T, p->flat);
+
+        for (gint64 m = 0; m < Mg; m++)
+          for (gint64 od = 0; od < OD; od++)
+            for (gint64 oh = 0; oh < OH; oh++)
+              copy_f32 (yg + m * out_size + (od * OH + oh) * OW,
+                        job->yp + m * p->flat + (od * IHp + oh) * IWp, OW);
+      }
+}
+
+/* One tile: MB output channels by NV vectors of positions from x on. w
+ * holds K rows of MB weights, bias MB values; y gets MB rows of NV
+ * vectors, y_stride apart. Stamped out per instruction set and shape,
+ * with direct_run around it; the unrolled MB x NV loops keep the
+ * accumulators in registers. `f - (vec) { 0 }` broadcasts f: unlike
+ * f + 0 (wrong for -0), GCC folds it into a plain broadcast. */
+#define DEFINE_DIRECT_TILE(name, isa, vec, lanes, MB, NV)                      \
+  __attribute__ ((target (isa))) static void                                 \
+  name##_tile (const float  *x,                                              \
+               const gint64 *offsets,                                        \
+               gint64        K,                                              \
+               const float  *w,                                              \
+               const float  *bias,                                           \
+               float        *y,                                              \
+               gint64        y_stride)                                       \
+  {                                                                          \
+    vec acc[MB][NV];                                                         \
+                                                                             \
+    _Pragma ("GCC unroll 16")                                                \
+    for (int m = 0; m < MB; m++)                                             \
+      _Pragma ("GCC unroll 16")                                              \
+      for (int v = 0; v < NV; v++)                                           \
+        acc[m][v] = bias[m] - (vec) { 0 };                                   \
+    for (gint64 k = 0; k < K; k++, w += MB)                                  \
+      {                                                                      \
+        const float *src = x + offsets[k];                                   \
+        vec xv[NV];                                                          \
+                                                                             \
+        _Pragma ("GCC unroll 16")                                            \
+        for (int v = 0; v < NV; v++)                                         \
+          memcpy (&xv[v], src + v * lanes, sizeof (vec));                    \
+        _Pragma ("GCC unroll 16")                                            \
+        for (int m = 0; m < MB; m++)                                         \
+          {                                                                  \
+            vec wv = w[m] - (vec) { 0 };                                     \
+                                                                             \
+            _Pragma ("GCC unroll 16")                                        \
+            for (int v = 0; v < NV; v++)                                     \
+              acc[m][v] += wv * xv[v];                                       \
+          }                                                                  \
+      }                                                                      \
+    _Pragma ("GCC unroll 16")                                                \
+    for (int m = 0; m < MB; m++)                                             \
+      _Pragma ("GCC unroll 16")                                              \
+      for (int v = 0; v < NV; v++)                                           \
+        memcpy (y + m * y_stride + v * lanes, &acc[m][v], sizeof (vec));     \
+  }                                                                          \
+                                                                             \
+  __attribute__ ((target (isa))) static void                                 \
+  name (const DirectJob *job)                                                \
+  {                                                                          \
+    direct_run (job, name##_tile);                                           \
+  }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_DIRECT_TILES 1
+
+typedef float v16f __attribute__ ((vector_size (64)));
+
+/* 24 accumulators of the 32 AVX-512 registers, 12 of the 16 AVX2 ones;
+ * shapes that fit LeNet's 6 and 16 channels with little rounding. */
+DEFINE_DIRECT_TILE (direct_avx512_8x3, "avx512f", v16f, 16, 8, 3)
+DEFINE_DIRECT_TILE (direct_avx512_6x4, "avx512f", v16f, 16, 6, 4)
+DEFINE_DIRECT_TILE (direct_avx512_4x6, "avx512f", v16f, 16, 4, 6)
+DEFINE_DIRECT_TILE (direct_avx2_6x2, "avx2,fma", v8f, 8, 6, 2)
+DEFINE_DIRECT_TILE (direct_avx2_4x3, "avx2,fma", v8f, 8, 4, 3)
+#endif
+
+static const DirectTile direct_tiles[] = {
+#ifdef HAVE_DIRECT_TILES
+  { LATHE_CONV_SIMD_AVX512, 8, 3 * 16, 16, direct_avx512_8x3 },
+  { LATHE_CONV_SIMD_AVX512, 6, 4 * 16, 16, direct_avx512_6x4 },
+  { LATHE_CONV_SIMD_AVX512, 4, 6 * 16, 16, direct_avx512_4x6 },
+  { LATHE_CONV_SIMD_AVX2, 6, 2 * 8, 8, direct_avx2_6x2 },
+  { LATHE_CONV_SIMD_AVX2, 4, 3 * 8, 8, direct_avx2_4x3 },
+#endif
+  { LATHE_CONV_SIMD_NONE, 0, 0, 0, NULL }
+};
+
+LatheConvSimd
+lathe_conv_simd_detect (void)
+{
+#ifdef HAVE_DIRECT_TILES
+  if (__builtin_cpu_supports ("avx512f"))
+    return LATHE_CONV_SIMD_AVX512;
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return LATHE_CONV_SIMD_AVX2;
+#endif
+  return LATHE_CONV_SIMD_NONE;
+}
+
+static inline gsize
+round_up_64_bytes (gsize n_floats)
+{
+  return (n_floats + 15) & ~(gsize) 15;
+}
+
+static gboolean
+direct_plan (const LatheConvShape *s,
+             LatheConvSimd         simd,
+             DirectPlan           *p)
+{
+  const gint64 G = s->group, Mg = s->channels_out / s->group;
+  const gint64 out_size = lathe_conv_shape_out_size (s);
+  gint64 best = G_MAXINT64;
+
+  memset (p, 0, sizeof *p);
+  if (simd == LATHE_CONV_SIMD_NONE || lathe_conv_is_depthwise (s) ||
+      lathe_conv_is_pointwise (s) || out_size == 0 || Mg == 0)
+    return FALSE;
+  for (guint d = 0; d < LATHE_CONV_MAX_SPATIAL; d++)
+    if (s->stride[d] != 1)
+      return FALSE;
+  p->K = s->channels_in / G * lathe_conv_shape_kernel_size (s);
+  if (p->K < 1 || p->K > DIRECT_MAX_K)
+    return FALSE;
+
+  for (guint d = 0; d < LATHE_CONV_MAX_SPATIAL; d++)
+    p->padded[d] = s->in[d] + s->pad_begin[d] + s->pad_end[d];
+  p->plane = p->padded[0] * p->padded[1] * p->padded[2];
+  p->span = ((s->out[0] - 1) * p->padded[1] + s->out[1] - 1) * p->padded[2] + s->out[2];
+
+  /* Of the tiles that keep at least half of the (position, channel) pairs
+   * they compute once both are rounded up to whole tiles, the one with the
+   * fewest FMAs per tap; narrower tiles can win on small planes. None
+   * keeps half: im2col + GEMM. */
+  for (const DirectTile *t = direct_tiles; t->run != NULL; t++)
+    {
+      gint64 n_tiles = (p->span + t->width - 1) / t->width;
+      gint64 n_blocks = (Mg + t->channels - 1) / t->channels;
+      gint64 pairs = n_tiles * t->width * n_blocks * t->channels;
+
+      if (t->simd <= simd && pairs <= 2 * Mg * out_size && pairs / t->lanes < best)
+        {
+          best = pairs / t->lanes;
+          p->tile = t;
+          p->n_tiles = n_tiles;
+          p->n_blocks = n_blocks;
+        }
+    }
+  if (p->tile == NULL)
+    return FALSE;
+
+  p->flat = p->n_tiles * p->tile->width;
+  p->w_size = round_up_64_bytes (G * p->n_blocks * p->tile->channels * p->K);
+  p->b_size = round_up_64_bytes (G * p->n_blocks * p->tile->channels);
+  p->off_size = round_up_64_bytes (p->K * sizeof (gint64) / sizeof (float));
+  /* The last tile reads up to flat - span floats past the last plane. */
+  p->x_size = round_up_64_bytes (s->channels_in / G * p->plane + p->flat - p->span);
+  p->y_size = round_up_64_bytes (p->n_blocks * p->tile->channels * p->flat);
+  return TRUE;
+}
+
+gboolean
+lathe_conv_is_direct (const LatheConvShape *s,
+                      LatheConvSimd         simd)
+{
+  DirectPlan p;
+
+  return direct_plan (s, simd, &p);
+}
+
+gsize
+lathe_conv_direct_workspace_size (const LatheConvShape *s,
+                                  LatheConvSimd         simd)
+{
+  DirectPlan p;
+
+  if (!direct_plan (s, simd, &p))
+    return 0;
+  return (p.w_size + p.b_size + p.off_size + p.x_size + p.y_size) * sizeof (float);
+}
+
+void
+lathe_conv_direct_f32 (const LatheConvShape *s,
+                       LatheConvSimd         simd,
+                       const float          *x,
+                       const float          *w,
+                       const float          *bias,
+                       float                *y,
+                       gpointer              workspace)
+{
+  const gint64 G = s->group, Mg = s->channels_out / s->group;
+  DirectPlan p;
+  DirectJob job;
+  float *wp, *bp, *xp;
+  gint64 *offsets;
+  gint64 MB, K, k = 0;
+  gboolean planned = direct_plan (s, simd, &p);
+
+  g_return_if_fail (planned);
+  MB = p.tile->channels;
+  K = p.K;
+  wp = workspace;
+  bp = wp + p.w_size;
+  offsets = (gint64 *) (bp + p.b_size);
+  xp = bp + p.b_size + p.off_size;
+
+  /* Weights as [group][block][K][MB] and bias as [group][block][MB], zero
+   * for the channels that round a group up to whole blocks. */
+  for (gint64 g = 0; g < G; g++)
+    for (gint64 blk = 0; blk < p.n_blocks; blk++)
+      for (gint64 m = 0; m < MB; m++)
+        {
+          gint64 oc = blk * MB + m;
+          float *wr = wp + (g * p.n_blocks + blk) * K * MB + m;
+
+          for (gint64 i = 0; i < K; i++)
+            wr[i * MB] = oc < Mg ? w[(g * Mg + oc) * K + i] : 0.f;
+          bp[(g * p.n_blocks + blk) * MB + m] = oc < Mg && bias != NULL ? bias[g * Mg + oc] : 0.f;
+        }
+  for (gint64 c = 0; c < s->channels_in / G; c++)
+    for (gint64 a = 0; a < s->kernel[0]; a++)
+      for (gint64 b = 0; b < s->kernel[1]; b++)
+        for (gint64 e = 0; e < s->kernel[2]; e++)
+          offsets[k++] = c * p.plane +
+                         (a * s->dilation[0] * p.padded[1] + b * s->dilation[1]) * p.padded[2] +
+                         e * s->dilation[2];
+  /* Zero once: every image rewrites only the interior, so the pads and
+   * the tail stay zero. */
+  zero_f32 (xp, (gint64) p.x_size);
+
+  job = (DirectJob) {
+    .s = s, .p = &p, .x = x, .y = y, .w = wp, .bias = bp, .offsets = offsets,
+    .xp = xp, .yp = xp + p.x_size,
+  };
+  p.tile->run (&job);
+}
+
 void
 lathe_conv_f32 (const LatheConvShape *s,
                 const float          *x,
@@ -489,11 +839,17 @@ lathe_conv_f32 (const LatheConvShape *s,
   const gint64 K = Cg * lathe_conv_shape_kernel_size (s);
   const gint64 in_size = lathe_conv_shape_in_size (s), out_size = lathe_conv_shape_out_size (s);
   const gboolean pointwise = lathe_conv_is_pointwise (s);
+  const LatheConvSimd simd = lathe_conv_simd_detect ();
   float *col = workspace;
 
   if (lathe_conv_is_depthwise (s))
     {
       lathe_conv_depthwise_f32 (s, x, w, bias, y);
+      return;
+    }
+  if (lathe_conv_is_direct (s, simd))
+    {
+      lathe_conv_direct_f32 (s, simd, x, w, bias, y, workspace);
       return;
     }
   if (out_size == 0 || M == 0)

@@ -12,5 +12,6 @@ extern const LatheOpDef * const _lathe_ops_gemm[];
 extern const LatheOpDef * const _lathe_ops_norm[];
 extern const LatheOpDef * const _lathe_ops_shape[];
 extern const LatheOpDef * const _lathe_ops_conv[];
+extern const LatheOpDef * const _lathe_ops_quant[];
 
 G_END_DECLS

@@ -145,6 +145,16 @@ tensor_from_proto (LoadContext        *ctx,
   gsize raw_len = 0;
   gboolean external = tp->has_data_location &&
                       tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  /* INT4 / UINT4 (opset 21, IR version 10) are stored two per byte, the
+   * first element in the low nibble, an odd count padded with a zero high
+   * nibble — in raw_data, or one packed byte per int32_data entry. No
+   * LatheTensor holds nibbles: they are unpacked here into INT8 (sign-
+   * extended) / UINT8 tensors of the same shape, which DequantizeLinear
+   * reads. Graph inputs and outputs of these types stay unsupported. */
+  gboolean nibbles = dtype == LATHE_DTYPE_INT4 || dtype == LATHE_DTYPE_UINT4;
+
+  if (nibbles)
+    dtype = dtype == LATHE_DTYPE_INT4 ? LATHE_DTYPE_INT8 : LATHE_DTYPE_UINT8;
 
   if (!lathe_dtype_traits (dtype)->storable)
     {
@@ -185,7 +195,7 @@ tensor_from_proto (LoadContext        *ctx,
                      "shape %s is too large", shape);
         return NULL;
       }
-    nbytes = n * esize;
+    nbytes = nibbles ? (n + 1) / 2 : n * esize;
     /* The data is allocated only once we know it is not taken over. */
     t = lathe_tensor_new_borrowed (dtype, (guint) tp->n_dims, dims, NULL);
   }
@@ -252,6 +262,17 @@ tensor_from_proto (LoadContext        *ctx,
                        raw_len, nbytes);
           return NULL;
         }
+      if (nibbles)
+        {
+          t->data = lathe_aligned_alloc (t->n);
+          t->owns_data = TRUE;
+          for (gsize i = 0; i < t->n; i++)
+            {
+              guint8 v = (raw[i / 2] >> (4 * (i % 2))) & 0x0F;
+              ((guint8 *) t->data)[i] = dtype == LATHE_DTYPE_INT8 && v >= 8 ? (guint8) (v | 0xF0) : v;
+            }
+          return g_steal_pointer (&t);
+        }
       /* ONNX stores little-endian, as does every machine we run on. */
       G_STATIC_ASSERT (G_BYTE_ORDER == G_LITTLE_ENDIAN);
       if (!external && nbytes > 0 && ctx->steal_raw)
@@ -270,8 +291,25 @@ tensor_from_proto (LoadContext        *ctx,
       return g_steal_pointer (&t);
     }
 
-  t->data = lathe_aligned_alloc0 (nbytes);
+  t->data = lathe_aligned_alloc0 (t->n * esize);
   t->owns_data = TRUE;
+
+  if (nibbles)
+    {
+      if (tp->n_int32_data != nbytes)
+        {
+          tensor_fail (error, LATHE_ONNX_ERROR_INVALID, ctx->what, tname,
+                       "int32_data has %zu values, %" G_GSIZE_FORMAT " 4-bit elements pack into %"
+                       G_GSIZE_FORMAT, tp->n_int32_data, t->n, nbytes);
+          return NULL;
+        }
+      for (gsize i = 0; i < t->n; i++)
+        {
+          guint8 v = ((guint32) tp->int32_data[i / 2] >> (4 * (i % 2))) & 0x0F;
+          ((guint8 *) t->data)[i] = dtype == LATHE_DTYPE_INT8 && v >= 8 ? (guint8) (v | 0xF0) : v;
+        }
+      return g_steal_pointer (&t);
+    }
 
 #define TYPED(field, n_field, ctype)                                              \
   G_STMT_START {                                                                   \

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-cli"
 
+#include <math.h>
+
+#include "compress/lathe-apply.h"
 #include "core/lathe-error.h"
 #include "data/lathe-npy.h"
 #include "eval/lathe-evaluator.h"
@@ -28,12 +31,17 @@ print_norm (const LatheCliData *data,
   g_print ("Normalise mean %s (%s)\n", s->str, data->norm_source);
 }
 
+/* Loads model and data, applies the plan flags when any were given, and
+ * evaluates: the source model first when a plan changes it (for the
+ * baseline and fidelity), then the effective model. Shared by eval and
+ * sweep. */
 int
 lathe_cli_eval (int    argc,
                 char **argv)
 {
   gboolean json = FALSE;
   LatheCliData data = { 0 };
+  LatheCliPlan plan_flags = { 0 };
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
     { NULL }
@@ -42,15 +50,24 @@ lathe_cli_eval (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(LatheModel) model = NULL;
   g_autoptr(LatheDataset) dataset = NULL;
+  g_autoptr(LathePlan) plan = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(LatheApplied) applied = NULL;
   LatheEvalOptions options = { 0 };
+  LatheEvalResult baseline = { 0 };
   LatheEvalResult result = { 0 };
+  LatheGraph *graph;
+  guint64 baseline_bytes, packed_bytes;
   gint64 t0;
   double load_seconds;
   int status;
 
-  g_option_context_set_summary (context, "Measure a model's top-1 and top-5 accuracy on a labelled data set.");
+  g_option_context_set_summary (context,
+    "Measure a model's top-1 and top-5 accuracy on a labelled data set — as it is, or\n"
+    "compressed by the plan flags, beside the original's accuracy and size.");
   g_option_context_add_main_entries (context, entries, NULL);
   lathe_cli_data_add_options (&data, context);
+  lathe_cli_plan_add_options (&plan_flags, context);
   if (!lathe_cli_parse (context, &argc, &argv, &status))
     goto out_status;
   if (argc != 2)
@@ -64,6 +81,7 @@ lathe_cli_eval (int    argc,
       !(dataset = lathe_cli_data_load (&data, model, &error)))
     goto out_error;
   load_seconds = (g_get_monotonic_time () - t0) / 1e6;
+  graph = lathe_model_get_graph (model);
 
   if (g_str_equal (data.norm_source, "default") && lathe_dataset_get_dtype (dataset) == LATHE_DTYPE_UINT8)
     g_printerr ("lathe-cli: warning: %s has no lathe.mean/lathe.std and no --mean/--std was given; "
@@ -75,84 +93,165 @@ lathe_cli_eval (int    argc,
       goto out_error;
     }
 
+  baseline_bytes = packed_bytes = lathe_graph_stored_bytes (graph);
+  if (lathe_cli_plan_given (&plan_flags))
+    {
+      if (!(plan = lathe_cli_plan_build (&plan_flags, &error)) ||
+          !(layers = lathe_find_layers (graph, &error)) ||
+          !(applied = lathe_apply_plan (graph, layers, plan, &error)))
+        goto out_error;
+      packed_bytes = applied->packed_bytes;
+    }
+
   options.batch = (guint) data.batch;
   options.limit = (guint) data.limit;
   options.mean = (const float *) data.mean_values->data;
   options.std = (const float *) data.std_values->data;
   options.n_norm = data.mean_values->len;
 
-  if (!lathe_evaluate (lathe_model_get_graph (model), dataset, &options, NULL,
+  if (applied != NULL &&
+      !lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL,
+                       &baseline, &error))
+    goto out_error;
+  if (!lathe_evaluate (applied ? applied->graph : graph, dataset, &options,
+                       applied ? baseline.predictions : NULL,
                        lathe_cli_progress, "Evaluating", NULL, &result, &error))
     goto out_error;
 
-  if (json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      LatheMetrics *m = result.metrics;
+  {
+    LatheMetrics *m = result.metrics;
+    double accuracy = lathe_metrics_accuracy (m);
+    double base_accuracy = applied ? lathe_metrics_accuracy (baseline.metrics) : accuracy;
+    double fidelity = applied ? lathe_metrics_fidelity (m) : 1.0;
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "model");
-      json_builder_add_string_value (b, argv[1]);
-      json_builder_set_member_name (b, "data");
-      json_builder_add_string_value (b, lathe_dataset_get_spec (dataset));
-      json_builder_set_member_name (b, "accuracy");
-      json_builder_add_double_value (b, lathe_metrics_accuracy (m));
-      json_builder_set_member_name (b, "correct");
-      json_builder_add_int_value (b, (gint64) m->correct);
-      json_builder_set_member_name (b, "total");
-      json_builder_add_int_value (b, (gint64) m->total);
-      json_builder_set_member_name (b, "top5");
-      json_builder_add_double_value (b, lathe_metrics_top5 (m));
-      json_builder_set_member_name (b, "top5_correct");
-      json_builder_add_int_value (b, (gint64) m->top5_correct);
-      json_builder_set_member_name (b, "per_class_accuracy");
-      json_builder_begin_array (b);
-      for (guint c = 0; c < result.n_outputs; c++)
-        json_builder_add_double_value (b, lathe_metrics_class_accuracy (m, c));
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "seconds");
-      json_builder_add_double_value (b, result.seconds);
-      json_builder_set_member_name (b, "load_seconds");
-      json_builder_add_double_value (b, load_seconds);
-      json_builder_set_member_name (b, "samples_per_second");
-      json_builder_add_double_value (b, result.seconds > 0 ? m->total / result.seconds : 0);
-      json_builder_set_member_name (b, "batch");
-      json_builder_add_int_value (b, data.batch > 0 ? data.batch : 256);
-      json_builder_set_member_name (b, "mean");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < data.mean_values->len; i++)
-        json_builder_add_double_value (b, g_array_index (data.mean_values, float, i));
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "std");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < data.std_values->len; i++)
-        json_builder_add_double_value (b, g_array_index (data.std_values, float, i));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      lathe_cli_print_json (b);
-    }
-  else
-    {
-      LatheMetrics *m = result.metrics;
+    if (json)
+      {
+        g_autoptr(JsonBuilder) b = json_builder_new ();
 
-      g_print ("Model     %s\n", argv[1]);
-      g_print ("Data      %s, %u samples\n", lathe_dataset_get_spec (dataset), result.n_samples);
-      print_norm (&data, dataset);
-      g_print ("Accuracy  %.4f (%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n",
-               lathe_metrics_accuracy (m), m->correct, m->total);
-      g_print ("Top-5     %.4f\n", lathe_metrics_top5 (m));
-      g_print ("Time      %.3f s forward passes, %.0f samples/s (batch %d); %.3f s loading\n",
-               result.seconds, result.seconds > 0 ? m->total / result.seconds : 0.0,
-               data.batch > 0 ? data.batch : 256, load_seconds);
-    }
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "model");
+        json_builder_add_string_value (b, argv[1]);
+        json_builder_set_member_name (b, "data");
+        json_builder_add_string_value (b, lathe_dataset_get_spec (dataset));
+        json_builder_set_member_name (b, "accuracy");
+        json_builder_add_double_value (b, accuracy);
+        json_builder_set_member_name (b, "correct");
+        json_builder_add_int_value (b, (gint64) m->correct);
+        json_builder_set_member_name (b, "total");
+        json_builder_add_int_value (b, (gint64) m->total);
+        json_builder_set_member_name (b, "top5");
+        json_builder_add_double_value (b, lathe_metrics_top5 (m));
+        json_builder_set_member_name (b, "top5_correct");
+        json_builder_add_int_value (b, (gint64) m->top5_correct);
+        json_builder_set_member_name (b, "baseline_accuracy");
+        json_builder_add_double_value (b, base_accuracy);
+        json_builder_set_member_name (b, "fidelity");
+        json_builder_add_double_value (b, fidelity);
+        json_builder_set_member_name (b, "size_bytes");
+        json_builder_add_int_value (b, (gint64) packed_bytes);
+        json_builder_set_member_name (b, "baseline_size_bytes");
+        json_builder_add_int_value (b, (gint64) baseline_bytes);
+        json_builder_set_member_name (b, "per_class_accuracy");
+        json_builder_begin_array (b);
+        for (guint c = 0; c < result.n_outputs; c++)
+          json_builder_add_double_value (b, lathe_metrics_class_accuracy (m, c));
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "seconds");
+        json_builder_add_double_value (b, result.seconds);
+        json_builder_set_member_name (b, "load_seconds");
+        json_builder_add_double_value (b, load_seconds);
+        json_builder_set_member_name (b, "samples_per_second");
+        json_builder_add_double_value (b, result.seconds > 0 ? m->total / result.seconds : 0);
+        json_builder_set_member_name (b, "batch");
+        json_builder_add_int_value (b, data.batch > 0 ? data.batch : 256);
+        json_builder_set_member_name (b, "mean");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < data.mean_values->len; i++)
+          json_builder_add_double_value (b, g_array_index (data.mean_values, float, i));
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "std");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < data.std_values->len; i++)
+          json_builder_add_double_value (b, g_array_index (data.std_values, float, i));
+        json_builder_end_array (b);
+        if (applied != NULL)
+          {
+            json_builder_set_member_name (b, "layers");
+            json_builder_begin_array (b);
+            for (guint i = 0; i < applied->results->len; i++)
+              {
+                LatheLayerResult *r = g_ptr_array_index (applied->results, i);
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "name");
+                json_builder_add_string_value (b, r->name);
+                json_builder_set_member_name (b, "status");
+                json_builder_add_string_value (b, r->status);
+                json_builder_set_member_name (b, "units");
+                json_builder_add_int_value (b, (gint64) r->rows);
+                json_builder_set_member_name (b, "sparsity");
+                json_builder_add_double_value (b, r->sparsity);
+                json_builder_set_member_name (b, "size_bytes");
+                json_builder_add_int_value (b, (gint64) r->packed_bytes);
+                json_builder_set_member_name (b, "original_bytes");
+                json_builder_add_int_value (b, (gint64) r->original_bytes);
+                json_builder_set_member_name (b, "sqnr_db");
+                if (isfinite (r->sqnr_db))
+                  json_builder_add_double_value (b, r->sqnr_db);
+                else
+                  json_builder_add_null_value (b);
+                json_builder_end_object (b);
+              }
+            json_builder_end_array (b);
+          }
+        json_builder_end_object (b);
+        lathe_cli_print_json (b);
+      }
+    else
+      {
+        g_autofree char *sb = lathe_cli_format_bytes (baseline_bytes);
+        g_autofree char *sp = lathe_cli_format_bytes (packed_bytes);
+
+        g_print ("Model     %s\n", argv[1]);
+        g_print ("Data      %s, %u samples\n", lathe_dataset_get_spec (dataset), result.n_samples);
+        print_norm (&data, dataset);
+        if (applied != NULL)
+          {
+            for (guint i = 0; i < applied->results->len; i++)
+              {
+                LatheLayerResult *r = g_ptr_array_index (applied->results, i);
+                g_autofree char *lb = lathe_cli_format_bytes (r->packed_bytes);
+                g_print ("%s %s: %s, %s", i == 0 ? "Layers   " : "         ", r->name, r->status, lb);
+                if (isfinite (r->sqnr_db))
+                  g_print (", SQNR %.1f dB", r->sqnr_db);
+                g_print ("\n");
+              }
+            g_print ("Size      %s → %s packed (%.2f× smaller)\n", sb, sp,
+                     packed_bytes ? (double) baseline_bytes / packed_bytes : 0.0);
+            g_print ("Accuracy  %.4f → %.4f (%+.2f points; %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n",
+                     base_accuracy, accuracy, 100 * (accuracy - base_accuracy), m->correct, m->total);
+            g_print ("Fidelity  %.4f (top-1 agrees with the original)\n", fidelity);
+          }
+        else
+          {
+            g_print ("Size      %s\n", sb);
+            g_print ("Accuracy  %.4f (%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n", accuracy, m->correct, m->total);
+          }
+        g_print ("Top-5     %.4f\n", lathe_metrics_top5 (m));
+        g_print ("Time      %.3f s forward passes, %.0f samples/s (batch %d); %.3f s loading\n",
+                 result.seconds, result.seconds > 0 ? m->total / result.seconds : 0.0,
+                 data.batch > 0 ? data.batch : 256, load_seconds);
+      }
+  }
   status = LATHE_EXIT_OK;
   goto out_status;
 
 out_error:
   status = lathe_cli_fail (error);
 out_status:
+  lathe_eval_result_clear (&baseline);
   lathe_eval_result_clear (&result);
   lathe_cli_data_clear (&data);
+  lathe_cli_plan_clear (&plan_flags);
   return status;
 }
 

@@ -19,6 +19,9 @@ static const Command commands[] = {
   { "info", "Show a model's inputs, outputs, ops and weights", lathe_cli_info },
   { "eval", "Measure a model's accuracy on a data set", lathe_cli_eval },
   { "run",  "Run a model on an NPY input and write its output", lathe_cli_run },
+  { "apply", "Apply a plan and write a build artifact", lathe_cli_apply },
+  { "check", "Verify an artifact's pipeline: same model, sizes and accuracy", lathe_cli_check },
+  { "sweep", "Evaluate every combination of bits, sparsity and width", lathe_cli_sweep },
 };
 
 static void
@@ -145,6 +148,7 @@ lathe_cli_fail (const GError *error)
   /* Anything about the input is a usage problem; anything else means the
    * job itself failed. */
   if (error->domain == LATHE_ONNX_ERROR || error->domain == LATHE_DATA_ERROR ||
+      error->domain == LATHE_COMPRESS_ERROR ||
       (error->domain == LATHE_GRAPH_ERROR && error->code == LATHE_GRAPH_ERROR_INPUT) ||
       (error->domain == LATHE_EVAL_ERROR && error->code == LATHE_EVAL_ERROR_MODEL) ||
       error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "compress/lathe-plan.h"
 #include "data/lathe-dataset.h"
 #include "onnx/lathe-model.h"
 
@@ -39,6 +40,34 @@ LatheDataset  *lathe_cli_data_load        (LatheCliData    *data,
                                            LatheModel      *model,
                                            GError         **error);
 
+/* The plan flags of eval, run, apply and sweep. */
+typedef struct {
+  char     *bits;
+  char     *granularity;
+  gboolean  affine;
+  char     *scale;
+  char     *quantizer;
+  char     *sparsity;
+  char     *pattern;
+  gboolean  global_sparsity;
+  char     *width;
+  gboolean  keep_bn;
+  char    **layer;
+  char    **set;
+} LatheCliPlan;
+
+void           lathe_cli_plan_add_options (LatheCliPlan    *flags,
+                                           GOptionContext  *context);
+void           lathe_cli_plan_clear       (LatheCliPlan    *flags);
+gboolean       lathe_cli_plan_given       (const LatheCliPlan *flags);
+LathePlan     *lathe_cli_plan_build       (const LatheCliPlan *flags,
+                                           GError         **error);
+gboolean       lathe_cli_plan_set_key     (LatheLayerSettings *s,
+                                           const char      *what,
+                                           const char      *key,
+                                           const char      *value,
+                                           GError         **error);
+
 /* Prints "lathe-cli: message" and returns the exit status for the error. */
 int            lathe_cli_fail             (const GError    *error);
 int            lathe_cli_usage_error      (GOptionContext  *context,
@@ -59,5 +88,8 @@ char          *lathe_cli_format_bytes     (guint64          bytes);
 int            lathe_cli_info             (int argc, char **argv);
 int            lathe_cli_eval             (int argc, char **argv);
 int            lathe_cli_run              (int argc, char **argv);
+int            lathe_cli_apply            (int argc, char **argv);
+int            lathe_cli_check            (int argc, char **argv);
+int            lathe_cli_sweep            (int argc, char **argv);
 
 G_END_DECLS

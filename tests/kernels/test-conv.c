@@ -6,9 +6,8 @@
  * many geometries, then Conv, MaxPool, AveragePool, GlobalAveragePool and
  * Pad through their LatheOpDefs the way the executor drives them,
  * including the attribute forms of old opsets and what must be refused.
- * `-m perf` adds a LeNet-5 timing against raw sgemm. */
+ * (Timings live in the engine benchmark, tests/bench.) */
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,8 +15,8 @@
 #include "graph/lathe-op.h"
 #include "kernels/lathe-conv.h"
 
-/* fast vs _ref: GEMM sums in float, in another order than the double
- * accumulation of the _ref loops */
+/* fast vs _ref: GEMM and the direct kernel sum in float, in another
+ * order than the double accumulation of the _ref loops */
 #define CONV_RTOL    1e-5
 #define CONV_ATOL    1e-5
 #define POOL_RTOL    1e-6
@@ -87,6 +86,19 @@ static const Geometry conv_cases[] = {
   { "3d-strided",     3, 1, 3, 4, 1, { 5, 5, 5 }, { 2, 2, 2 }, { 2, 2, 2 }, { 2, 1, 2 }, { 1, 1, 1 }, { 1, 1, 1 } },
   { "3d-groups",      3, 2, 4, 6, 2, { 4, 5, 4 }, { 3, 3, 3 }, { 1, 1, 1 }, { 1, 1, 1 }, { 0, 0, 0 }, { 0, 0, 0 } },
   { "3d-depthwise",   3, 1, 3, 6, 3, { 4, 5, 6 }, { 3, 3, 3 }, { 1, 2, 1 }, { 1, 1, 1 }, { 1, 1, 1 }, { 1, 1, 1 } },
+  /* wider than the kernels' per-tap range tables */
+  { "1d-dw-long",     1, 1, 2, 2, 2, { 40 }, { 19 }, { 2 }, { 1 }, { 9 }, { 9 } },
+  { "1d-long",        1, 2, 3, 2, 1, { 40 }, { 19 }, { 1 }, { 2 }, { 20 }, { 20 } },
+  /* direct kernel: channels that leave part of a tile block, odd and
+   * one-row planes, uneven pads, dilation, groups, the tap limit */
+  { "direct-odd",     2, 3, 3, 13, 1, { 11, 9 }, { 3, 5 }, { 1, 1 }, { 1, 1 }, { 1, 2 }, { 0, 1 } },
+  { "direct-groups",  2, 2, 6, 15, 3, { 9, 10 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+  { "direct-dilated", 2, 2, 4, 7, 1, { 12, 13 }, { 3, 3 }, { 1, 1 }, { 2, 3 }, { 2, 0 }, { 1, 3 } },
+  { "direct-row",     2, 2, 2, 9, 1, { 1, 37 }, { 1, 4 }, { 1, 1 }, { 1, 1 }, { 0, 2 }, { 0, 1 } },
+  { "direct-wide",    2, 1, 5, 20, 1, { 6, 70 }, { 2, 3 }, { 1, 1 }, { 1, 1 }, { 0, 1 }, { 1, 1 } },
+  { "direct-max-k",   2, 1, 28, 8, 1, { 7, 8 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+  { "direct-over-k",  2, 1, 29, 8, 1, { 7, 8 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+  { "direct-3d-pad",  3, 2, 2, 6, 1, { 3, 6, 12 }, { 2, 3, 3 }, { 1, 1, 1 }, { 1, 1, 1 }, { 1, 1, 0 }, { 0, 1, 2 } },
 };
 
 static void
@@ -191,6 +203,26 @@ run_conv_case (const Geometry *g,
     if (lathe_conv_is_pointwise (&s))
       g_assert_cmpuint (ws_size, ==, 0);
     lathe_aligned_free (ws);
+
+    /* The direct kernel with every instruction set this CPU runs, not
+     * only the one lathe_conv_f32 picked. Poisoned scratch: the pads it
+     * reads must be its own zeros. */
+    for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= lathe_conv_simd_detect (); simd++)
+      {
+        gsize direct_size = lathe_conv_direct_workspace_size (&s, simd);
+
+        if (!lathe_conv_is_direct (&s, simd))
+          {
+            g_assert_cmpuint (direct_size, ==, 0);
+            continue;
+          }
+        ws = lathe_aligned_alloc (direct_size);
+        memset (ws, 0xff, direct_size);
+        memset (fast, 0xff, n_y * sizeof (float));
+        lathe_conv_direct_f32 (&s, simd, x, w, with_bias ? b : NULL, fast, ws);
+        assert_close (fast, ref, n_y, CONV_RTOL, CONV_ATOL, what);
+        lathe_aligned_free (ws);
+      }
   }
 }
 
@@ -222,8 +254,65 @@ test_depthwise_dispatch (void)
   g_assert_false (lathe_conv_is_pointwise (&s));
 }
 
+static const Geometry *
+find_conv_case (const char *name)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (conv_cases); k++)
+    if (g_str_equal (conv_cases[k].name, name))
+      return &conv_cases[k];
+  g_assert_not_reached ();
+}
+
+static void
+test_direct_dispatch (void)
+{
+  const char *direct[] = { "2d-lenet1", "2d-lenet2", "2d-pad", "1d", "direct-odd",
+                           "direct-groups", "direct-dilated", "direct-row", "direct-wide",
+                           "direct-max-k", "direct-3d-pad" };
+  const char *not_direct[] = { "2d-stride", "2d-1x1-strided", "2d-pointwise", "depthwise",
+                               "direct-over-k" };
+  LatheConvSimd best = lathe_conv_simd_detect ();
+  LatheConvShape s;
+
+  for (guint i = 0; i < G_N_ELEMENTS (direct); i++)
+    {
+      geometry_to_shape (find_conv_case (direct[i]), &s);
+      g_assert_false (lathe_conv_is_direct (&s, LATHE_CONV_SIMD_NONE));
+      /* (no tiles are built off x86-64) */
+      for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= best; simd++)
+        {
+          g_assert_true (lathe_conv_is_direct (&s, simd));
+          g_assert_cmpuint (lathe_conv_direct_workspace_size (&s, simd), >, 0);
+        }
+      /* lathe_conv_f32 takes it where the CPU allows, with its scratch */
+      if (best != LATHE_CONV_SIMD_NONE)
+        g_assert_cmpuint (lathe_conv_workspace_size (&s), ==,
+                          lathe_conv_direct_workspace_size (&s, best));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (not_direct); i++)
+    for (LatheConvSimd simd = LATHE_CONV_SIMD_NONE; simd <= LATHE_CONV_SIMD_AVX512; simd++)
+      {
+        geometry_to_shape (find_conv_case (not_direct[i]), &s);
+        g_assert_false (lathe_conv_is_direct (&s, simd));
+      }
+
+  /* One output channel would waste most of every tile block. */
+  geometry_to_shape (find_conv_case ("2d-lenet2"), &s);
+  s.channels_out = 1;
+  g_assert_false (lathe_conv_is_direct (&s, LATHE_CONV_SIMD_AVX512));
+  /* A 5x5 window over a 5-wide row keeps 1 position in 5. */
+  s.channels_out = 16;
+  s.in[1] = s.in[2] = 5;
+  g_assert_true (lathe_conv_shape_compute_out (&s, FALSE));
+  g_assert_false (lathe_conv_is_direct (&s, LATHE_CONV_SIMD_AVX512));
+}
+
 static const Geometry pool_cases[] = {
   { "2d-2x2",         2, 2, 3, 3, 1, { 8, 8 }, { 2, 2 }, { 2, 2 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
+  { "2d-2x2-odd",     2, 1, 2, 2, 1, { 7, 9 }, { 2, 2 }, { 2, 2 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
+  { "2d-2x2-ceil",    2, 1, 2, 2, 1, { 7, 9 }, { 2, 2 }, { 2, 2 }, { 1, 1 }, { 0, 0 }, { 0, 0 }, TRUE },
+  { "2d-3x3-s2",      2, 1, 2, 2, 1, { 9, 12 }, { 3, 3 }, { 2, 2 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+  { "3d-1x2x2",       3, 1, 2, 2, 1, { 3, 6, 4 }, { 1, 2, 2 }, { 1, 2, 2 }, { 1, 1, 1 }, { 0, 0, 0 }, { 0, 0, 0 } },
   { "2d-pads",        2, 1, 2, 2, 1, { 7, 6 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 2, 1 }, { 2, 2 } },
   { "2d-ceil",        2, 1, 2, 2, 1, { 4, 5 }, { 3, 3 }, { 2, 2 }, { 1, 1 }, { 0, 0 }, { 0, 0 }, TRUE },
   { "2d-ceil-pads",   2, 1, 2, 2, 1, { 6, 7 }, { 3, 2 }, { 2, 3 }, { 1, 1 }, { 1, 1 }, { 1, 0 }, TRUE },
@@ -267,6 +356,10 @@ test_maxpool_vs_ref (void)
           lathe_maxpool_f32_ref (&s, x, ref, ri, order == 1);
           assert_close (fast, ref, n_y, 0.0, 0.0, pool_cases[k].name);
           g_assert_cmpmem (fi, n_y * sizeof (gint64), ri, n_y * sizeof (gint64));
+          /* without Indices the row-wise kernel runs */
+          memset (fast, 0, n_y * sizeof (float));
+          lathe_maxpool_f32 (&s, x, fast, NULL, FALSE);
+          assert_close (fast, ref, n_y, 0.0, 0.0, pool_cases[k].name);
           for (gint64 i = 0; i < n_y; i++)
             g_assert_cmpint (fi[i], >=, 0);
 
@@ -287,6 +380,13 @@ test_maxpool_vs_ref (void)
             }
           g_assert_cmpmem (fi, n_y * sizeof (gint64), ri, n_y * sizeof (gint64));
           g_assert_cmpmem (i8, n_y * sizeof (gint64), ri, n_y * sizeof (gint64));
+          lathe_maxpool_u8 (&s, x8, y8, NULL, FALSE);
+          lathe_maxpool_i8 (&s, xs8, ys8, NULL, FALSE);
+          for (gint64 i = 0; i < n_y; i++)
+            {
+              g_assert_cmpint (y8[i], ==, (int) ref[i]);
+              g_assert_cmpint (ys8[i], ==, (int) ref[i] - 128);
+            }
         }
       }
 }
@@ -1055,95 +1155,6 @@ test_op_pad_versions (void)
   }
 }
 
-/* ------------------------------------------------------------------------
- * -m perf: LeNet-5 (the Fashion-MNIST sample model) at batch 1000 */
-
-static double
-time_conv (const LatheConvShape *s,
-           const float          *x,
-           const float          *w,
-           const float          *b,
-           float                *y,
-           gpointer              ws,
-           int                   reps)
-{
-  double best = G_MAXDOUBLE;
-
-  for (int r = 0; r < reps; r++)
-    {
-      gint64 t0 = g_get_monotonic_time ();
-      lathe_conv_f32 (s, x, w, b, y, ws);
-      best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
-    }
-  return best;
-}
-
-static void
-test_perf_lenet (void)
-{
-  const Geometry layers[] = {
-    { "conv1", 2, 1000, 1, 6, 1, { 28, 28 }, { 5, 5 }, { 1, 1 }, { 1, 1 }, { 2, 2 }, { 2, 2 } },
-    { "conv2", 2, 1000, 6, 16, 1, { 14, 14 }, { 5, 5 }, { 1, 1 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
-    { "dw3x3", 2, 64, 32, 32, 32, { 56, 56 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
-    { "pw1x1", 2, 64, 32, 64, 1, { 56, 56 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
-  };
-
-  if (!g_test_perf ())
-    {
-      g_test_skip ("run with -m perf");
-      return;
-    }
-  for (guint k = 0; k < G_N_ELEMENTS (layers); k++)
-    {
-      LatheConvShape s;
-      gint64 n_x, n_w, n_y, out_size, K;
-      double t_conv, t_gemm = G_MAXDOUBLE, gflop;
-
-      geometry_to_shape (&layers[k], &s);
-      out_size = lathe_conv_shape_out_size (&s);
-      K = (s.channels_in / s.group) * lathe_conv_shape_kernel_size (&s);
-      n_x = s.batch * s.channels_in * lathe_conv_shape_in_size (&s);
-      n_w = s.channels_out * K;
-      n_y = s.batch * s.channels_out * out_size;
-      {
-        g_autofree float *x = g_new (float, n_x);
-        g_autofree float *w = g_new (float, n_w);
-        g_autofree float *b = g_new0 (float, s.channels_out);
-        g_autofree float *y = g_new (float, n_y);
-        gpointer ws = lathe_aligned_alloc0 (MAX (lathe_conv_workspace_size (&s), 1));
-        g_autofree float *big_b = NULL;
-
-        fill_random (x, n_x);
-        fill_random (w, n_w);
-        t_conv = time_conv (&s, x, w, b, y, ws, 5);
-        gflop = 2.0 * (double) n_y * (double) K / 1e9;
-
-        /* raw sgemm on the same FLOPs: one [M, K] x [K, batch * out] product */
-        if (!lathe_conv_is_depthwise (&s))
-          {
-            big_b = g_new (float, K * s.batch * out_size);
-            fill_random (big_b, K * s.batch * out_size);
-            for (int r = 0; r < 5; r++)
-              {
-                gint64 t0 = g_get_monotonic_time ();
-                cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                             (blasint) s.channels_out, (blasint) (s.batch * out_size), (blasint) K,
-                             1.f, w, (blasint) K, big_b, (blasint) (s.batch * out_size),
-                             0.f, y, (blasint) (s.batch * out_size));
-                t_gemm = MIN (t_gemm, (g_get_monotonic_time () - t0) / 1e6);
-              }
-            g_test_minimized_result (t_conv, "%s: conv %.2f ms (%.1f GFLOP/s), one big sgemm %.2f ms (%.1f GFLOP/s), ratio %.2f",
-                                     layers[k].name, t_conv * 1e3, gflop / t_conv,
-                                     t_gemm * 1e3, gflop / t_gemm, t_conv / t_gemm);
-          }
-        else
-          g_test_minimized_result (t_conv, "%s: depthwise %.2f ms (%.1f GFLOP/s)",
-                                   layers[k].name, t_conv * 1e3, gflop / t_conv);
-        lathe_aligned_free (ws);
-      }
-    }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1152,6 +1163,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lathe/engine/conv/im2col-vs-ref", test_im2col_vs_ref);
   g_test_add_func ("/lathe/engine/conv/conv-vs-ref", test_conv_vs_ref);
   g_test_add_func ("/lathe/engine/conv/dispatch", test_depthwise_dispatch);
+  g_test_add_func ("/lathe/engine/conv/direct-dispatch", test_direct_dispatch);
   g_test_add_func ("/lathe/engine/pool/maxpool-vs-ref", test_maxpool_vs_ref);
   g_test_add_func ("/lathe/engine/pool/avgpool-vs-ref", test_avgpool_vs_ref);
   g_test_add_func ("/lathe/engine/pool/ceil-shape", test_pool_ceil_shape);
@@ -1165,7 +1177,6 @@ main (int argc, char **argv)
   g_test_add_func ("/lathe/engine/pool/op-versions", test_op_pool_versions);
   g_test_add_func ("/lathe/engine/pool/op-global-average", test_op_global_avgpool);
   g_test_add_func ("/lathe/engine/pad/op-versions", test_op_pad_versions);
-  g_test_add_func ("/lathe/engine/conv/perf-lenet", test_perf_lenet);
 
   return g_test_run ();
 }

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "lathe-compress"
+
+#include <string.h>
+
+#include "compress/lathe-plan.h"
+
+const char *
+lathe_pattern_pruner (LathePattern pattern)
+{
+  switch (pattern)
+    {
+    case LATHE_PATTERN_NM: return "nm";
+    case LATHE_PATTERN_CHANNEL: return "channel";
+    case LATHE_PATTERN_UNSTRUCTURED:
+    default: return "magnitude";
+    }
+}
+
+void
+lathe_layer_settings_init_defaults (LatheLayerSettings *s)
+{
+  memset (s, 0, sizeof *s);
+  s->bits = 32;
+  s->quantizer = g_strdup ("uniform");
+  s->granularity = LATHE_GRANULARITY_CHANNEL;
+  s->group_size = 0;
+  s->affine = FALSE;
+  s->scale = LATHE_SCALE_MAXABS;
+  s->sparsity = 0.0;
+  s->pattern = LATHE_PATTERN_UNSTRUCTURED;
+  s->nm_n = 2;
+  s->nm_m = 4;
+  s->width = 1.0;
+  s->skip = FALSE;
+}
+
+void
+lathe_layer_settings_copy (LatheLayerSettings       *dst,
+                           const LatheLayerSettings *src)
+{
+  *dst = *src;
+  dst->quantizer = g_strdup (src->quantizer);
+}
+
+void
+lathe_layer_settings_clear (LatheLayerSettings *s)
+{
+  g_clear_pointer (&s->quantizer, g_free);
+}
+
+void
+lathe_layer_settings_overlay (LatheLayerSettings       *dst,
+                              const LatheLayerSettings *base,
+                              const LatheLayerSettings *over)
+{
+  LatheLayerSettings r;
+
+  lathe_layer_settings_copy (&r, base);
+  r.set = 0;
+  if (over != NULL)
+    {
+      if (over->set & LATHE_FIELD_BITS)
+        r.bits = over->bits;
+      if (over->set & LATHE_FIELD_GRANULARITY)
+        {
+          r.granularity = over->granularity;
+          r.group_size = over->group_size;
+        }
+      if (over->set & LATHE_FIELD_AFFINE)
+        r.affine = over->affine;
+      if (over->set & LATHE_FIELD_SCALE)
+        r.scale = over->scale;
+      if (over->set & LATHE_FIELD_QUANTIZER)
+        {
+          g_free (r.quantizer);
+          r.quantizer = g_strdup (over->quantizer);
+        }
+      if (over->set & LATHE_FIELD_SPARSITY)
+        r.sparsity = over->sparsity;
+      if (over->set & LATHE_FIELD_PATTERN)
+        {
+          r.pattern = over->pattern;
+          r.nm_n = over->nm_n;
+          r.nm_m = over->nm_m;
+        }
+      if (over->set & LATHE_FIELD_WIDTH)
+        r.width = over->width;
+      if (over->set & LATHE_FIELD_SKIP)
+        r.skip = over->skip;
+    }
+  lathe_layer_settings_clear (dst);
+  *dst = r;
+}
+
+gboolean
+lathe_layer_settings_equal (const LatheLayerSettings *a,
+                            const LatheLayerSettings *b)
+{
+  if (a->skip != b->skip)
+    return FALSE;
+  if (a->skip)
+    return TRUE;   /* a skipped layer ignores everything else */
+  return a->bits == b->bits &&
+         g_strcmp0 (a->quantizer, b->quantizer) == 0 &&
+         a->granularity == b->granularity &&
+         (a->granularity != LATHE_GRANULARITY_GROUP || a->group_size == b->group_size) &&
+         a->affine == b->affine &&
+         a->scale == b->scale &&
+         a->sparsity == b->sparsity &&
+         a->pattern == b->pattern &&
+         (a->pattern != LATHE_PATTERN_NM || (a->nm_n == b->nm_n && a->nm_m == b->nm_m)) &&
+         a->width == b->width;
+}
+
+static void
+settings_free (gpointer data)
+{
+  LatheLayerSettings *s = data;
+
+  lathe_layer_settings_clear (s);
+  g_free (s);
+}
+
+LathePlan *
+lathe_plan_new (void)
+{
+  LathePlan *plan = g_new0 (LathePlan, 1);
+
+  lathe_layer_settings_init_defaults (&plan->defaults);
+  plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, settings_free);
+  plan->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  plan->fold_bn = TRUE;
+  return plan;
+}
+
+LathePlan *
+lathe_plan_copy (const LathePlan *plan)
+{
+  LathePlan *copy = lathe_plan_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  lathe_layer_settings_clear (&copy->defaults);
+  lathe_layer_settings_copy (&copy->defaults, &plan->defaults);
+  copy->global_sparsity = plan->global_sparsity;
+  copy->fold_bn = plan->fold_bn;
+  copy->seed = plan->seed;
+  g_hash_table_iter_init (&iter, plan->layers);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      LatheLayerSettings *s = g_new0 (LatheLayerSettings, 1);
+      lathe_layer_settings_copy (s, value);
+      g_hash_table_insert (copy->layers, g_strdup (key), s);
+    }
+  g_hash_table_iter_init (&iter, plan->params);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy->params, g_strdup (key), g_strdup (value));
+  return copy;
+}
+
+void
+lathe_plan_free (LathePlan *plan)
+{
+  if (plan == NULL)
+    return;
+  lathe_layer_settings_clear (&plan->defaults);
+  g_hash_table_unref (plan->layers);
+  g_hash_table_unref (plan->params);
+  g_free (plan);
+}
+
+LatheLayerSettings *
+lathe_plan_layer (LathePlan  *plan,
+                  const char *name)
+{
+  LatheLayerSettings *s = g_hash_table_lookup (plan->layers, name);
+
+  if (s == NULL)
+    {
+      s = g_new0 (LatheLayerSettings, 1);
+      lathe_layer_settings_init_defaults (s);
+      s->set = 0;
+      g_hash_table_insert (plan->layers, g_strdup (name), s);
+    }
+  return s;
+}
+
+void
+lathe_plan_resolve (const LathePlan    *plan,
+                    const char         *name,
+                    LatheLayerSettings *out)
+{
+  lathe_layer_settings_overlay (out, &plan->defaults,
+                                g_hash_table_lookup (plan->layers, name));
+}
