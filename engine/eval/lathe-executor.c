@@ -26,6 +26,7 @@ struct _LatheExecutor {
   GHashTable  *plans;          /* key → LathePlan* */
   LathePlan   *current;
   gint64      *profile;        /* µs per node, NULL unless profiling */
+  GArray      *keep;           /* guint value ids kept alive to the end */
 };
 
 static void
@@ -61,6 +62,7 @@ lathe_executor_free (LatheExecutor *self)
     return;
   g_hash_table_unref (self->plans);
   g_free (self->profile);
+  g_clear_pointer (&self->keep, g_array_unref);
   g_free (self);
 }
 
@@ -438,6 +440,12 @@ build_plan (LatheExecutor  *self,
       if (!plan->is_const[v])
         last_use[root[v]] = G_MAXINT;
     }
+  for (guint i = 0; self->keep != NULL && i < self->keep->len; i++)
+    {
+      guint v = g_array_index (self->keep, guint, i);
+      if (v < n_values && plan->values[v] != NULL && !plan->is_const[v])
+        last_use[root[v]] = G_MAXINT;
+    }
   for (guint i = 0; i < graph->inputs->len; i++)
     {
       guint v = g_array_index (graph->inputs, guint, i);
@@ -529,6 +537,57 @@ lathe_executor_execute (LatheExecutor  *self,
           self->profile[node->index] += g_get_monotonic_time () - t0;
         }
       else if (!node->op->run (node, ins, outs, plan->workspace, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+lathe_executor_set_keep (LatheExecutor *self,
+                         const guint   *value_ids,
+                         guint          n)
+{
+  g_clear_pointer (&self->keep, g_array_unref);
+  if (n > 0)
+    {
+      self->keep = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_array_append_vals (self->keep, value_ids, n);
+    }
+  lathe_executor_invalidate (self);
+}
+
+gboolean
+lathe_executor_execute_from (LatheExecutor  *self,
+                             guint           value_id,
+                             GError        **error)
+{
+  LathePlan *plan = self->current;
+  LatheGraph *graph = self->graph;
+  LatheValue *value;
+  guint first = 0;
+
+  g_return_val_if_fail (plan != NULL, FALSE);
+  g_return_val_if_fail (value_id < plan->n_values, FALSE);
+
+  /* Every step after the value's producer is downstream of it: the caller
+   * promises the value is the only one live across this point. */
+  value = lathe_graph_value (graph, value_id);
+  if (value->producer >= 0)
+    while (first < plan->steps->len &&
+           g_array_index (plan->steps, guint, first) <= (guint) value->producer)
+      first++;
+
+  for (guint s = first; s < plan->steps->len; s++)
+    {
+      LatheNode *node = lathe_graph_node (graph, g_array_index (plan->steps, guint, s));
+      LatheTensor *ins[node->n_inputs + 1];
+      LatheTensor *outs[node->n_outputs + 1];
+
+      for (guint i = 0; i < node->n_inputs; i++)
+        ins[i] = node->inputs[i] >= 0 ? plan->values[node->inputs[i]] : NULL;
+      for (guint o = 0; o < node->n_outputs; o++)
+        outs[o] = node->outputs[o] >= 0 ? plan->values[node->outputs[o]] : NULL;
+      if (!node->op->run (node, ins, outs, plan->workspace, error))
         return FALSE;
     }
   return TRUE;

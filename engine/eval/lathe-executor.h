@@ -30,6 +30,17 @@ LatheTensor   *lathe_executor_get_input    (LatheExecutor   *self,
                                             guint            i);
 gboolean       lathe_executor_execute      (LatheExecutor   *self,
                                             GError         **error);
+/* Values to keep intact until the end of execute(), so they can be read
+ * afterwards (activation caches). Drops the cached plans. */
+void           lathe_executor_set_keep     (LatheExecutor   *self,
+                                            const guint     *value_ids,
+                                            guint            n);
+/* Runs only the steps after `value_id`'s producer, after the caller wrote
+ * that value (lathe_executor_get_value) — valid when it is the only value
+ * live across that point and it is kept (lathe_executor_set_keep). */
+gboolean       lathe_executor_execute_from (LatheExecutor   *self,
+                                            guint            value_id,
+                                            GError         **error);
 /* prepare + copy the inputs + execute. */
 gboolean       lathe_executor_run          (LatheExecutor   *self,
                                             guint            n_inputs,

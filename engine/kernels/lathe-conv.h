@@ -86,6 +86,11 @@ LatheConvSimd lathe_conv_simd_detect    (void);
  * every row). lathe_conv_f32 then uses it. */
 gboolean lathe_conv_is_direct           (const LatheConvShape *s,
                                          LatheConvSimd         simd);
+/* Images the direct kernel puts on the lanes of a vector: the vector
+ * width when it interleaves the batch (small planes, batches that fill
+ * the lanes), 1 when it works image by image; 0 if !is_direct. */
+gint64   lathe_conv_direct_lanes        (const LatheConvShape *s,
+                                         LatheConvSimd         simd);
 /* Bytes of scratch lathe_conv_direct_f32 needs, 0 if !is_direct. */
 gsize    lathe_conv_direct_workspace_size (const LatheConvShape *s,
                                            LatheConvSimd         simd);

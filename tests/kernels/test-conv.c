@@ -99,6 +99,16 @@ static const Geometry conv_cases[] = {
   { "direct-max-k",   2, 1, 28, 8, 1, { 7, 8 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
   { "direct-over-k",  2, 1, 29, 8, 1, { 7, 8 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
   { "direct-3d-pad",  3, 2, 2, 6, 1, { 3, 6, 12 }, { 2, 3, 3 }, { 1, 1, 1 }, { 1, 1, 1 }, { 1, 1, 0 }, { 0, 1, 2 } },
+  /* direct kernel with the batch on the vector lanes: small planes, a
+   * last group of images that leaves lanes empty, rows narrower than some
+   * tiles and not a multiple of others */
+  { "lanes-lenet2",   2, 37, 6, 16, 1, { 14, 14 }, { 5, 5 }, { 1, 1 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
+  { "lanes-pad-odd",  2, 35, 8, 10, 1, { 9, 11 }, { 3, 5 }, { 1, 1 }, { 1, 1 }, { 1, 2 }, { 0, 2 } },
+  { "lanes-groups",   2, 18, 12, 12, 2, { 8, 9 }, { 3, 3 }, { 1, 1 }, { 2, 2 }, { 2, 1 }, { 2, 1 } },
+  { "lanes-3d",       3, 33, 6, 8, 1, { 3, 5, 6 }, { 2, 3, 3 }, { 1, 1, 1 }, { 1, 1, 1 }, { 1, 0, 1 }, { 0, 1, 1 } },
+  { "lanes-1d",       1, 20, 3, 8, 1, { 9 }, { 5 }, { 1 }, { 1 }, { 2 }, { 2 } },
+  { "lanes-narrow",   2, 40, 16, 8, 1, { 6, 4 }, { 3, 3 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+  { "lanes-wide-k",   2, 47, 12, 8, 1, { 7, 9 }, { 4, 4 }, { 1, 1 }, { 1, 1 }, { 1, 2 }, { 2, 1 } },
 };
 
 static void
@@ -278,7 +288,7 @@ test_direct_dispatch (void)
     {
       geometry_to_shape (find_conv_case (direct[i]), &s);
       g_assert_false (lathe_conv_is_direct (&s, LATHE_CONV_SIMD_NONE));
-      /* (no tiles are built off x86-64) */
+      /* up to what the CPU runs; off x86-64 there are no tiles */
       for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= best; simd++)
         {
           g_assert_true (lathe_conv_is_direct (&s, simd));
@@ -295,6 +305,35 @@ test_direct_dispatch (void)
         geometry_to_shape (find_conv_case (not_direct[i]), &s);
         g_assert_false (lathe_conv_is_direct (&s, simd));
       }
+
+  /* Batches that fill the vector lanes go on them where padding columns
+   * would waste much of the flat layout; one image never does. LeNet at
+   * the benchmark's batch: flat for the 28-wide first layer (the
+   * interleaving would cost more than it saves), lanes for the second. */
+  {
+    const char *lanes[] = { "lanes-lenet2", "lanes-pad-odd", "lanes-groups", "lanes-3d",
+                            "lanes-1d", "lanes-narrow", "lanes-wide-k" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (lanes); i++)
+      {
+        geometry_to_shape (find_conv_case (lanes[i]), &s);
+        if (best >= LATHE_CONV_SIMD_AVX2)
+          g_assert_cmpint (lathe_conv_direct_lanes (&s, LATHE_CONV_SIMD_AVX2), ==, 8);
+      }
+    geometry_to_shape (find_conv_case ("lanes-lenet2"), &s);
+    if (best >= LATHE_CONV_SIMD_AVX512)
+      g_assert_cmpint (lathe_conv_direct_lanes (&s, LATHE_CONV_SIMD_AVX512), ==, 16);
+    s.batch = 1;
+    for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= best; simd++)
+      g_assert_cmpint (lathe_conv_direct_lanes (&s, simd), ==, 1);
+    s.batch = 1000;
+    for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= best; simd++)
+      g_assert_cmpint (lathe_conv_direct_lanes (&s, simd), >, 1);
+    geometry_to_shape (find_conv_case ("2d-lenet1"), &s);
+    s.batch = 1000;
+    for (LatheConvSimd simd = LATHE_CONV_SIMD_AVX2; simd <= best; simd++)
+      g_assert_cmpint (lathe_conv_direct_lanes (&s, simd), ==, 1);
+  }
 
   /* One output channel would waste most of every tile block. */
   geometry_to_shape (find_conv_case ("2d-lenet2"), &s);
