@@ -26,7 +26,7 @@ typedef struct {
   gboolean            fp16;
 } LatheLayerResult;
 
-typedef struct {
+typedef struct _LatheApplied {
   LatheGraph  *graph;                  /* the effective model */
   GPtrArray   *results;                /* LatheLayerResult*, in layer order */
   guint64      packed_bytes;           /* every stored tensor in the packed layout */

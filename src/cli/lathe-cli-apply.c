@@ -19,7 +19,7 @@
 
 /* The compressed model as ONNX: quantized weights as integer codes with
  * DequantizeLinear, float16 through Cast, everything else as it is. */
-static GBytes *
+GBytes *
 lathe_cli_export (LatheApplied  *applied,
                   GPtrArray     *layers,
                   GPtrArray     *notes,

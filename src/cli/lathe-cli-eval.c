@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "compress/lathe-apply.h"
+#include "onnx/lathe-onnx-writer.h"
 #include "core/lathe-error.h"
 #include "data/lathe-npy.h"
 #include "eval/lathe-evaluator.h"
@@ -53,6 +54,7 @@ lathe_cli_eval (int    argc,
   g_autoptr(LathePlan) plan = NULL;
   g_autoptr(GPtrArray) layers = NULL;
   g_autoptr(LatheApplied) applied = NULL;
+  g_autoptr(GBytes) onnx = NULL;
   LatheEvalOptions options = { 0 };
   LatheEvalResult baseline = { 0 };
   LatheEvalResult result = { 0 };
@@ -98,10 +100,13 @@ lathe_cli_eval (int    argc,
     {
       if (!(plan = lathe_cli_plan_build (&plan_flags, &error)) ||
           !(layers = lathe_find_layers (graph, &error)) ||
-          !(applied = lathe_apply_plan (graph, layers, plan, &error)))
+          !(applied = lathe_apply_plan (graph, layers, plan, &error)) ||
+          !(onnx = lathe_cli_export (applied, layers, NULL, NULL, &error)))
         goto out_error;
       packed_bytes = applied->packed_bytes;
     }
+  else if (!(onnx = lathe_onnx_serialize (graph, NULL, &error)))
+    goto out_error;
 
   options.batch = (guint) data.batch;
   options.limit = (guint) data.limit;
@@ -151,6 +156,9 @@ lathe_cli_eval (int    argc,
         json_builder_add_int_value (b, (gint64) packed_bytes);
         json_builder_set_member_name (b, "baseline_size_bytes");
         json_builder_add_int_value (b, (gint64) baseline_bytes);
+        /* the ONNX export, serialized in memory */
+        json_builder_set_member_name (b, "file_size_bytes");
+        json_builder_add_int_value (b, (gint64) g_bytes_get_size (onnx));
         json_builder_set_member_name (b, "per_class_accuracy");
         json_builder_begin_array (b);
         for (guint c = 0; c < result.n_outputs; c++)
@@ -225,8 +233,9 @@ lathe_cli_eval (int    argc,
                   g_print (", SQNR %.1f dB", r->sqnr_db);
                 g_print ("\n");
               }
-            g_print ("Size      %s → %s packed (%.2f× smaller)\n", sb, sp,
-                     packed_bytes ? (double) baseline_bytes / packed_bytes : 0.0);
+            g_autofree char *sf = lathe_cli_format_bytes (g_bytes_get_size (onnx));
+            g_print ("Size      %s → %s packed (%.2f× smaller); as ONNX %s\n", sb, sp,
+                     packed_bytes ? (double) baseline_bytes / packed_bytes : 0.0, sf);
             g_print ("Accuracy  %.4f → %.4f (%+.2f points; %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT ")\n",
                      base_accuracy, accuracy, 100 * (accuracy - base_accuracy), m->correct, m->total);
             g_print ("Fidelity  %.4f (top-1 agrees with the original)\n", fidelity);

@@ -68,6 +68,14 @@ gboolean       lathe_cli_plan_set_key     (LatheLayerSettings *s,
                                            const char      *value,
                                            GError         **error);
 
+/* The effective model as ONNX bytes (quantized weights as DequantizeLinear). */
+struct _LatheApplied;
+GBytes        *lathe_cli_export           (struct _LatheApplied *applied,
+                                           GPtrArray       *layers,
+                                           GPtrArray       *notes,
+                                           int             *out_opset,
+                                           GError         **error);
+
 /* Prints "lathe-cli: message" and returns the exit status for the error. */
 int            lathe_cli_fail             (const GError    *error);
 int            lathe_cli_usage_error      (GOptionContext  *context,
