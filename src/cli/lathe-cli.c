@@ -148,7 +148,7 @@ lathe_cli_fail (const GError *error)
   /* Anything about the input is a usage problem; anything else means the
    * job itself failed. */
   if (error->domain == LATHE_ONNX_ERROR || error->domain == LATHE_DATA_ERROR ||
-      error->domain == LATHE_COMPRESS_ERROR ||
+      error->domain == LATHE_COMPRESS_ERROR || error->domain == LATHE_PIPELINE_ERROR ||
       (error->domain == LATHE_GRAPH_ERROR && error->code == LATHE_GRAPH_ERROR_INPUT) ||
       (error->domain == LATHE_EVAL_ERROR && error->code == LATHE_EVAL_ERROR_MODEL) ||
       error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)
