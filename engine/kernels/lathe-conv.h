@@ -82,8 +82,8 @@ LatheConvSimd lathe_conv_simd_detect    (void);
  * tiles or those of a lower one): stride 1, neither depthwise nor
  * pointwise, at most 256 taps per output (channels_in / group * kernel
  * size), and at least half of the outputs it computes kept (it computes
- * whole tiles of positions and channels, and the padding columns of
- * every row). lathe_conv_f32 then uses it. */
+ * whole tiles of positions and channels, and either the padding columns
+ * of every row or whole vectors of images). lathe_conv_f32 then uses it. */
 gboolean lathe_conv_is_direct           (const LatheConvShape *s,
                                          LatheConvSimd         simd);
 /* Images the direct kernel puts on the lanes of a vector: the vector

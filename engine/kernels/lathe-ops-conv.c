@@ -502,7 +502,7 @@ lathe_conv_depthwise_f32_ref (const LatheConvShape *s,
  * zero-padded buffer, so that every tap (c, a, b, e) is one offset from
  * the output position (dilation included), whatever the padding.
  *
- * It has two layouts, and plans with the one needing fewer FMAs:
+ * It has two layouts and plans with the cheaper one (direct_plan):
  *  - flat: one image at a time, its padded planes read as flat arrays with
  *    the padded row length. A vector then holds consecutive positions, so
  *    the KW - 1 positions past the end of each output row (which fall in
@@ -746,7 +746,7 @@ direct_run_lanes (const DirectJob        *job,
  * instruction set: log2 (lanes) butterfly stages, stage b swapping the
  * b x b sub-blocks off the diagonal with two-input shuffles (masks[b]:
  * the low and the high result). Unrolled, the block stays in registers.
- * Ragged ends go through scalar lane accesses. */
+ * Ragged ends go through a small array, keeping the block in registers. */
 #define DEFINE_DIRECT_INTERLEAVE(name, isa, vec, lanes, masks)                 \
   __attribute__ ((target (isa), always_inline)) static inline void           \
   name##_transpose (vec *r)                                                  \
@@ -779,14 +779,16 @@ direct_run_lanes (const DirectJob        *job,
         _Pragma ("GCC unroll 16")                                            \
         for (int i = 0; i < lanes; i++)                                      \
           {                                                                  \
-            vec v = { 0 };                                                   \
-                                                                             \
             if (i < n_src && src[i] + j0 + lanes <= end)                     \
-              memcpy (&v, src[i] + j0, sizeof v);                            \
-            else if (i < n_src)                                              \
-              for (gint64 k = 0; k < count; k++)                             \
-                v[k] = src[i][j0 + k];                                       \
-            r[i] = v;                                                        \
+              memcpy (&r[i], src[i] + j0, sizeof (vec));                     \
+            else                                                             \
+              {                                                              \
+                float part[lanes];                                           \
+                                                                             \
+                for (gint64 k = 0; k < lanes; k++)                           \
+                  part[k] = i < n_src && k < count ? src[i][j0 + k] : 0.f;   \
+                memcpy (&r[i], part, sizeof (vec));                          \
+              }                                                              \
           }                                                                  \
         name##_transpose (r);                                                \
         _Pragma ("GCC unroll 16")                                            \
@@ -816,8 +818,13 @@ direct_run_lanes (const DirectJob        *job,
           if (i < n_dst && count == lanes)                                   \
             memcpy (dst[i] + j0, &r[i], sizeof (vec));                       \
           else if (i < n_dst)                                                \
-            for (gint64 k = 0; k < count; k++)                               \
-              dst[i][j0 + k] = r[i][k];                                      \
+            {                                                                \
+              float part[lanes];                                             \
+                                                                             \
+              memcpy (part, &r[i], sizeof (vec));                            \
+              for (gint64 k = 0; k < count; k++)                             \
+                dst[i][j0 + k] = part[k];                                    \
+            }                                                                \
       }                                                                      \
   }
 
