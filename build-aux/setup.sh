@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # One entry point for a fresh Debian 12 machine, idempotent:
-#   build-aux/setup.sh run    install what is missing, build, run the main job on the sample
+#   build-aux/setup.sh run    install what is missing, build, open the sample in the app
+#                             (with no display: run the CLI on it instead)
 #   build-aux/setup.sh test   install what is missing, build, run every test and the sanitizer run
 set -euo pipefail
 
@@ -14,6 +15,8 @@ packages=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libonnx-testdata dataset-fashion-mnist
+  libgtk-4-dev libadwaita-1-dev xvfb xauth dbus at-spi2-core
+  desktop-file-utils appstream gettext
 )
 
 missing=()
@@ -54,7 +57,12 @@ case "$mode" in
   run)
     configure build
     echo
-    ./build/src/cli/lathe-cli eval data/samples/fashion-cnn.onnx
+    if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+      ./build/src/app/lathe --sample
+    else
+      echo "No display available (neither DISPLAY nor WAYLAND_DISPLAY is set); running the CLI instead of the app."
+      ./build/src/cli/lathe-cli eval data/samples/fashion-cnn.onnx
+    fi
     ;;
   test)
     configure build

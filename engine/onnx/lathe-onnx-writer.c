@@ -933,13 +933,26 @@ write_initializers (Writer  *w,
                     GError **error)
 {
   LatheGraph *graph = w->graph;
+  g_autofree gboolean *used = g_new0 (gboolean, MAX (graph->values->len, 1));
+
+  /* An initializer nothing reads any more (a folded BatchNormalization's
+   * parameters) is not written. */
+  for (guint k = 0; k < graph->nodes->len; k++)
+    {
+      LatheNode *node = lathe_graph_node (graph, k);
+      for (guint i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] >= 0)
+          used[node->inputs[i]] = TRUE;
+    }
+  for (guint i = 0; i < graph->outputs->len; i++)
+    used[g_array_index (graph->outputs, guint, i)] = TRUE;
 
   for (guint v = 0; v < graph->values->len; v++)
     {
       LatheValue *value = lathe_graph_value (graph, v);
       const WeightPlan *plan = &w->plans[v];
 
-      if (value->kind != LATHE_VALUE_INITIALIZER || value->initializer == NULL)
+      if (value->kind != LATHE_VALUE_INITIALIZER || value->initializer == NULL || !used[v])
         continue;
       if (!lathe_dtype_traits (value->initializer->dtype)->storable)
         return weight_fail (error, LATHE_ONNX_ERROR_UNSUPPORTED_TYPE, value->name,

@@ -277,7 +277,10 @@ open_source (const char   *arg,
         g_ptr_array_add (names, ((LatheLayer *) g_ptr_array_index (src->layers, i))->name);
       g_ptr_array_add (names, NULL);
       if (!lathe_pipeline_check_layers (src->pipeline, (const char * const *) names->pdata, error))
-        return FALSE;
+        {
+          g_prefix_error (error, "%s: ", arg);
+          return FALSE;
+        }
     }
   else
     {
@@ -646,6 +649,21 @@ lathe_cli_sweep (int    argc,
   if (!lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;
 
+  /* Every combination must be a valid plan before anything is printed. */
+  for (guint b = 0; b < bits->len; b++)
+    for (guint s = 0; s < sparsity->len; s++)
+      for (guint w = 0; w < width->len; w++)
+        {
+          LatheCliPlan row = plan_flags;
+          g_autoptr(LathePlan) plan = NULL;
+          row.bits = g_array_index (bits, char *, b);
+          row.sparsity = g_array_index (sparsity, char *, s);
+          row.width = g_array_index (width, char *, w);
+          if (!(plan = lathe_cli_plan_build (&row, &error)) ||
+              !lathe_plan_validate (plan, layers, &error))
+            goto out_error;
+        }
+
   if (!json)
     g_print ("%5s %8s %6s  %8s %8s %9s %10s %10s %8s\n", "bits", "sparsity", "width",
              "accuracy", "change", "fidelity", "packed B", "onnx B", "ratio");
@@ -657,7 +675,7 @@ lathe_cli_sweep (int    argc,
           LatheCliPlan row = plan_flags;
           g_autoptr(LathePlan) plan = NULL;
           g_auto(Measure) m = { 0 };
-          double acc, base;
+          double acc, base, row_sparsity;
 
           row.bits = g_array_index (bits, char *, b);
           row.sparsity = g_array_index (sparsity, char *, s);
@@ -667,6 +685,10 @@ lathe_cli_sweep (int    argc,
             goto out_error;
           acc = lathe_metrics_accuracy (m.result.metrics);
           base = lathe_metrics_accuracy (baseline.metrics);
+          /* an N:M pattern sets its own sparsity */
+          row_sparsity = plan->defaults.pattern == LATHE_PATTERN_NM
+                         ? 1.0 - (double) plan->defaults.nm_n / plan->defaults.nm_m
+                         : plan->defaults.sparsity;
           if (json)
             {
               g_autoptr(JsonBuilder) jb = json_builder_new ();
@@ -678,7 +700,7 @@ lathe_cli_sweep (int    argc,
               json_builder_set_member_name (jb, "bits");
               json_builder_add_int_value (jb, plan->defaults.bits);
               json_builder_set_member_name (jb, "sparsity");
-              json_builder_add_double_value (jb, plan->defaults.sparsity);
+              json_builder_add_double_value (jb, row_sparsity);
               json_builder_set_member_name (jb, "width");
               json_builder_add_double_value (jb, plan->defaults.width);
               json_builder_set_member_name (jb, "accuracy");
@@ -708,7 +730,7 @@ lathe_cli_sweep (int    argc,
           else
             {
               g_print ("%5d %8.2f %6.2f  %8.4f %+8.2f %9.4f %10" G_GUINT64_FORMAT " %10" G_GSIZE_FORMAT " %7.2fx\n",
-                       plan->defaults.bits, plan->defaults.sparsity, plan->defaults.width, acc,
+                       plan->defaults.bits, row_sparsity, plan->defaults.width, acc,
                        100 * (acc - base), lathe_metrics_fidelity (m.result.metrics),
                        m.applied->packed_bytes, g_bytes_get_size (m.onnx),
                        (double) baseline_bytes / MAX (m.applied->packed_bytes, 1));

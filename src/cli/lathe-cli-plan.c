@@ -186,6 +186,18 @@ lathe_cli_plan_set_key (LatheLayerSettings *s,
   return TRUE;
 }
 
+static gboolean
+starts_with_key (const char *text)
+{
+  static const char * const keys[] = {
+    "bits=", "granularity=", "affine=", "scale=", "quantizer=", "sparsity=", "pattern=", "width=", "skip=",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_has_prefix (text, keys[i]))
+      return TRUE;
+  return FALSE;
+}
+
 LathePlan *
 lathe_cli_plan_build (const LatheCliPlan *flags,
                       GError            **error)
@@ -219,8 +231,9 @@ lathe_cli_plan_build (const LatheCliPlan *flags,
       g_auto(GStrv) pairs = NULL;
       LatheLayerSettings *s;
 
-      /* "conv1.weight:pattern=2:4" has its last ':' inside the value */
-      while (colon != NULL && colon > spec && strchr (colon, '=') == NULL)
+      /* Split at the last ':' that a key=value follows: names may hold
+       * ':' and so may a value ("fc1.weight:pattern=2:4,bits=4"). */
+      while (colon != NULL && !starts_with_key (colon + 1))
         {
           const char *prev = colon - 1;
           while (prev >= spec && *prev != ':')

@@ -22,6 +22,7 @@ static const Command commands[] = {
   { "apply", "Apply a plan and write a build artifact", lathe_cli_apply },
   { "check", "Verify an artifact's pipeline: same model, sizes and accuracy", lathe_cli_check },
   { "sweep", "Evaluate every combination of bits, sparsity and width", lathe_cli_sweep },
+  { "plugins", "List compression plugins, their parameters and status", lathe_cli_plugins },
 };
 
 static void

@@ -99,5 +99,6 @@ int            lathe_cli_run              (int argc, char **argv);
 int            lathe_cli_apply            (int argc, char **argv);
 int            lathe_cli_check            (int argc, char **argv);
 int            lathe_cli_sweep            (int argc, char **argv);
+int            lathe_cli_plugins          (int argc, char **argv);
 
 G_END_DECLS

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "lathe-app"
+
+#include <math.h>
+
+#include <glib/gi18n.h>
+
+#include "lathe-app-format.h"
+#include "lathe-layer-item.h"
+#include "lathe-layer-table-private.h"
+
+struct _LatheLayerTable {
+  GtkWidget      parent_instance;
+
+  GtkColumnView *column_view;
+};
+
+G_DEFINE_FINAL_TYPE (LatheLayerTable, lathe_layer_table, GTK_TYPE_WIDGET)
+
+/* A cell's widget remembers the item it shows while it is bound. */
+#define CELL_ITEM "lathe-layer-item"
+
+/* Which slider a scale cell is. */
+typedef enum {
+  SLIDER_BITS,
+  SLIDER_SPARSITY,
+  SLIDER_WIDTH,
+} Slider;
+
+/* ---------------------------------------------------------------------- */
+/* Labels                                                                   */
+
+static GtkWidget *
+cell_label_new (void)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0f);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  return label;
+}
+
+static void
+label_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  GtkWidget *label = cell_label_new ();
+
+  gtk_label_set_width_chars (GTK_LABEL (label), 12);
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+dim_label_setup_cb (GtkSignalListItemFactory *factory,
+                    GtkListItem              *list_item,
+                    LatheLayerTable          *self)
+{
+  GtkWidget *label = cell_label_new ();
+
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+number_setup_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 LatheLayerTable          *self)
+{
+  GtkWidget *label = cell_label_new ();
+
+  gtk_label_set_xalign (GTK_LABEL (label), 1.0f);
+  gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+status_setup_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 LatheLayerTable          *self)
+{
+  GtkWidget *label = cell_label_new ();
+
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_NONE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_width_chars (GTK_LABEL (label), 24);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+  gtk_widget_add_css_class (label, "caption");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+name_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item,
+              LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkLabel *label = GTK_LABEL (gtk_list_item_get_child (list_item));
+
+  gtk_label_set_label (label, lathe_layer_item_get_name (item));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (label), lathe_layer_item_get_name (item));
+}
+
+static void
+op_bind_cb (GtkSignalListItemFactory *factory,
+            GtkListItem              *list_item,
+            LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+
+  gtk_label_set_label (GTK_LABEL (gtk_list_item_get_child (list_item)), lathe_layer_item_get_op_type (item));
+}
+
+static void
+shape_changed_cb (LatheLayerItem *item,
+                  GParamSpec     *pspec,
+                  GtkLabel       *label)
+{
+  gtk_label_set_label (label, lathe_layer_item_get_shape (item));
+}
+
+static void
+shape_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  gtk_widget_set_tooltip_text (label, _("Output units × inputs per unit"));
+  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
+  g_signal_connect_object (item, "notify::shape", G_CALLBACK (shape_changed_cb), label, 0);
+  shape_changed_cb (item, NULL, GTK_LABEL (label));
+}
+
+static void
+stored_changed_cb (LatheLayerItem *item,
+                   GParamSpec     *pspec,
+                   GtkLabel       *label)
+{
+  gtk_label_set_label (label, lathe_layer_item_get_stored (item));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (label), lathe_layer_item_get_stored_detail (item));
+}
+
+static void
+stored_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
+  g_signal_connect_object (item, "notify::stored", G_CALLBACK (stored_changed_cb), label, 0);
+  g_signal_connect_object (item, "notify::stored-detail", G_CALLBACK (stored_changed_cb), label, 0);
+  stored_changed_cb (item, NULL, GTK_LABEL (label));
+}
+
+static void
+status_changed_cb (LatheLayerItem *item,
+                   GParamSpec     *pspec,
+                   GtkLabel       *label)
+{
+  gtk_label_set_label (label, lathe_layer_item_get_status (item));
+}
+
+static void
+status_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
+  g_signal_connect_object (item, "notify::status", G_CALLBACK (status_changed_cb), label, 0);
+  status_changed_cb (item, NULL, GTK_LABEL (label));
+}
+
+/* Every bind that watches its item is undone the same way. */
+static void
+cell_unbind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  GtkWidget *child = gtk_list_item_get_child (list_item);
+  LatheLayerItem *item;
+
+  if (child == NULL || (item = g_object_steal_data (G_OBJECT (child), CELL_ITEM)) == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (item, child);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sliders                                                                  */
+
+static char *
+format_bits_cb (GtkScale *scale,
+                double    value,
+                gpointer  user_data)
+{
+  return g_strdup_printf ("%d", lathe_bits_for_position (value));
+}
+
+static char *
+format_percent_cb (GtkScale *scale,
+                   double    value,
+                   gpointer  user_data)
+{
+  /* translators: a slider's value in percent */
+  return g_strdup_printf (_("%.0f %%"), value);
+}
+
+static double
+slider_value (LatheLayerItem *item,
+              Slider          slider)
+{
+  switch (slider)
+    {
+    case SLIDER_BITS:     return lathe_position_for_bits (lathe_layer_item_get_bits (item));
+    case SLIDER_SPARSITY: return round (100.0 * lathe_layer_item_get_sparsity (item));
+    case SLIDER_WIDTH:    return round (100.0 * lathe_layer_item_get_width (item));
+    default:              g_assert_not_reached ();
+    }
+}
+
+static void
+update_value_text (GtkRange *range,
+                   Slider    slider)
+{
+  double value = gtk_range_get_value (range);
+  g_autofree char *text = NULL;
+
+  if (slider == SLIDER_BITS)
+    {
+      int bits = lathe_bits_for_position (value);
+      /* translators: a bits slider's value as a screen reader says it */
+      text = g_strdup_printf (ngettext ("%d bit", "%d bits", bits), bits);
+    }
+  else
+    text = g_strdup_printf (_("%.0f %%"), value);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (range), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, text, -1);
+}
+
+static void
+scale_value_changed_cb (GtkRange *range,
+                        gpointer  user_data)
+{
+  Slider slider = GPOINTER_TO_INT (user_data);
+  LatheLayerItem *item = g_object_get_data (G_OBJECT (range), CELL_ITEM);
+  double value = gtk_range_get_value (range);
+
+  update_value_text (range, slider);
+  if (item == NULL)
+    return;
+  switch (slider)
+    {
+    case SLIDER_BITS:     lathe_layer_item_set_bits (item, lathe_bits_for_position (value)); break;
+    case SLIDER_SPARSITY: lathe_layer_item_set_sparsity (item, round (value) / 100.0); break;
+    case SLIDER_WIDTH:    lathe_layer_item_set_width (item, round (value) / 100.0); break;
+    default:              g_assert_not_reached ();
+    }
+}
+
+static void
+item_slider_changed_cb (LatheLayerItem *item,
+                        GParamSpec     *pspec,
+                        GtkRange       *range)
+{
+  Slider slider = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "lathe-slider"));
+
+  gtk_range_set_value (range, slider_value (item, slider));
+}
+
+static void
+slider_setup (GtkListItem *list_item,
+              Slider       slider)
+{
+  GtkAdjustment *adjustment;
+  GtkWidget *scale;
+
+  switch (slider)
+    {
+    case SLIDER_BITS:
+      adjustment = gtk_adjustment_new (LATHE_BITS_POSITIONS - 1, 0, LATHE_BITS_POSITIONS - 1, 1, 1, 0);
+      break;
+    case SLIDER_SPARSITY:
+      adjustment = gtk_adjustment_new (0, 0, 99, 1, 10, 0);
+      break;
+    case SLIDER_WIDTH:
+      adjustment = gtk_adjustment_new (100, 5, 100, 1, 10, 0);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  scale = gtk_scale_new (GTK_ORIENTATION_HORIZONTAL, adjustment);
+  gtk_scale_set_draw_value (GTK_SCALE (scale), TRUE);
+  gtk_scale_set_value_pos (GTK_SCALE (scale), GTK_POS_RIGHT);
+  gtk_scale_set_digits (GTK_SCALE (scale), 0);
+  gtk_range_set_round_digits (GTK_RANGE (scale), 0);
+  gtk_scale_set_format_value_func (GTK_SCALE (scale),
+                                   slider == SLIDER_BITS ? format_bits_cb : format_percent_cb,
+                                   NULL, NULL);
+  gtk_widget_set_hexpand (scale, TRUE);
+  g_object_set_data (G_OBJECT (scale), "lathe-slider", GINT_TO_POINTER (slider));
+  g_signal_connect (scale, "value-changed", G_CALLBACK (scale_value_changed_cb), GINT_TO_POINTER (slider));
+  update_value_text (GTK_RANGE (scale), slider);
+  gtk_list_item_set_child (list_item, scale);
+}
+
+static void
+slider_bind (GtkListItem *list_item,
+             Slider       slider)
+{
+  static const char *notify[] = {
+    [SLIDER_BITS] = "notify::bits",
+    [SLIDER_SPARSITY] = "notify::sparsity",
+    [SLIDER_WIDTH] = "notify::width",
+  };
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *scale = gtk_list_item_get_child (list_item);
+  const char *name = lathe_layer_item_get_name (item);
+  g_autofree char *label = NULL;
+
+  switch (slider)
+    {
+    case SLIDER_BITS:
+      /* translators: accessible name of a slider; %s is a layer's name */
+      label = g_strdup_printf (_("Bits for %s"), name);
+      break;
+    case SLIDER_SPARSITY:
+      /* translators: accessible name of a slider; %s is a layer's name */
+      label = g_strdup_printf (_("Sparsity for %s"), name);
+      break;
+    case SLIDER_WIDTH:
+      /* translators: accessible name of a slider; %s is a layer's name */
+      label = g_strdup_printf (_("Width for %s"), name);
+      gtk_widget_set_sensitive (scale, lathe_layer_item_get_width_reason (item) == NULL);
+      gtk_widget_set_tooltip_text (scale, lathe_layer_item_get_width_reason (item));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (scale), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+
+  /* Show the item's value before listening, so binding changes nothing. */
+  gtk_range_set_value (GTK_RANGE (scale), slider_value (item, slider));
+  g_object_set_data (G_OBJECT (scale), CELL_ITEM, item);
+  g_signal_connect_object (item, notify[slider], G_CALLBACK (item_slider_changed_cb), scale, 0);
+}
+
+static void
+bits_setup_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               LatheLayerTable          *self)
+{
+  slider_setup (list_item, SLIDER_BITS);
+}
+
+static void
+bits_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item,
+              LatheLayerTable          *self)
+{
+  slider_bind (list_item, SLIDER_BITS);
+}
+
+static void
+sparsity_setup_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item,
+                   LatheLayerTable          *self)
+{
+  slider_setup (list_item, SLIDER_SPARSITY);
+}
+
+static void
+sparsity_bind_cb (GtkSignalListItemFactory *factory,
+                  GtkListItem              *list_item,
+                  LatheLayerTable          *self)
+{
+  slider_bind (list_item, SLIDER_SPARSITY);
+}
+
+static void
+width_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  slider_setup (list_item, SLIDER_WIDTH);
+}
+
+static void
+width_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               LatheLayerTable          *self)
+{
+  slider_bind (list_item, SLIDER_WIDTH);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void
+lathe_layer_table_dispose (GObject *object)
+{
+  GtkWidget *child;
+
+  gtk_widget_dispose_template (GTK_WIDGET (object), LATHE_TYPE_LAYER_TABLE);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL)
+    gtk_widget_unparent (child);
+  G_OBJECT_CLASS (lathe_layer_table_parent_class)->dispose (object);
+}
+
+static void
+lathe_layer_table_class_init (LatheLayerTableClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = lathe_layer_table_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/lathe/Lathe/lathe-layer-table.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatheLayerTable, column_view);
+  gtk_widget_class_bind_template_callback (widget_class, label_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, dim_label_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, number_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, status_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, name_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, op_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, shape_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, stored_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, status_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cell_unbind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, bits_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, bits_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sparsity_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sparsity_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, width_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, width_bind_cb);
+  gtk_widget_class_set_css_name (widget_class, "layertable");
+}
+
+static void
+lathe_layer_table_init (LatheLayerTable *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+lathe_layer_table_new (void)
+{
+  return g_object_new (LATHE_TYPE_LAYER_TABLE, NULL);
+}
+
+void
+lathe_layer_table_set_model (LatheLayerTable *self,
+                             GListModel      *layers)
+{
+  g_autoptr(GtkSelectionModel) selection = NULL;
+
+  g_return_if_fail (LATHE_IS_LAYER_TABLE (self));
+  g_return_if_fail (layers == NULL || G_IS_LIST_MODEL (layers));
+
+  if (layers != NULL)
+    selection = GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (layers)));
+  gtk_column_view_set_model (self->column_view, selection);
+}
+
+GListModel *
+lathe_layer_table_get_model (LatheLayerTable *self)
+{
+  GtkSelectionModel *selection;
+
+  g_return_val_if_fail (LATHE_IS_LAYER_TABLE (self), NULL);
+
+  selection = gtk_column_view_get_model (self->column_view);
+  return selection ? gtk_no_selection_get_model (GTK_NO_SELECTION (selection)) : NULL;
+}
+
+GtkColumnView *
+_lathe_layer_table_get_column_view (LatheLayerTable *self)
+{
+  return self->column_view;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "lathe-scoreboard.h"
+
+G_BEGIN_DECLS
+
+/* For tests: the labels a person reads. */
+GtkLabel   *_lathe_scoreboard_get_size_label           (LatheScoreboard *self);
+GtkLabel   *_lathe_scoreboard_get_size_detail_label    (LatheScoreboard *self);
+GtkLabel   *_lathe_scoreboard_get_accuracy_label       (LatheScoreboard *self);
+GtkLabel   *_lathe_scoreboard_get_accuracy_delta_label (LatheScoreboard *self);
+GtkLabel   *_lathe_scoreboard_get_accuracy_note_label  (LatheScoreboard *self);
+GtkLabel   *_lathe_scoreboard_get_fidelity_label       (LatheScoreboard *self);
+GtkSpinner *_lathe_scoreboard_get_spinner              (LatheScoreboard *self);
+
+G_END_DECLS

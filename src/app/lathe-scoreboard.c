@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "lathe-app"
+
+#include <glib/gi18n.h>
+
+#include "lathe-app-format.h"
+#include "lathe-scoreboard-private.h"
+
+struct _LatheScoreboard {
+  GtkWidget           parent_instance;
+
+  GtkLabel           *size_label;
+  GtkLabel           *size_detail_label;
+  GtkLabel           *accuracy_label;
+  GtkLabel           *accuracy_delta_label;
+  GtkLabel           *accuracy_note_label;
+  GtkLabel           *fidelity_label;
+  GtkSpinner         *spinner;
+
+  LatheSessionResult *baseline;
+};
+
+G_DEFINE_FINAL_TYPE (LatheScoreboard, lathe_scoreboard, GTK_TYPE_WIDGET)
+
+static void
+lathe_scoreboard_dispose (GObject *object)
+{
+  LatheScoreboard *self = LATHE_SCOREBOARD (object);
+  GtkWidget *child;
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), LATHE_TYPE_SCOREBOARD);
+  /* the cards hold no field of ours, so the template leaves them */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  g_clear_pointer (&self->baseline, lathe_session_result_unref);
+  G_OBJECT_CLASS (lathe_scoreboard_parent_class)->dispose (object);
+}
+
+static void
+lathe_scoreboard_class_init (LatheScoreboardClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = lathe_scoreboard_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/lathe/Lathe/lathe-scoreboard.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, size_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, size_detail_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_delta_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_note_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, fidelity_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, spinner);
+  gtk_widget_class_set_css_name (widget_class, "scoreboard");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static void
+lathe_scoreboard_init (LatheScoreboard *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  lathe_scoreboard_set_evaluating (self, FALSE);
+}
+
+GtkWidget *
+lathe_scoreboard_new (void)
+{
+  return g_object_new (LATHE_TYPE_SCOREBOARD, NULL);
+}
+
+static void
+set_delta_style (LatheScoreboard *self,
+                 double           delta)
+{
+  GtkWidget *label = GTK_WIDGET (self->accuracy_delta_label);
+
+  gtk_widget_remove_css_class (label, "lathe-delta-down");
+  gtk_widget_remove_css_class (label, "lathe-delta-up");
+  if (delta <= -0.00005)
+    gtk_widget_add_css_class (label, "lathe-delta-down");
+  else if (delta >= 0.00005)
+    gtk_widget_add_css_class (label, "lathe-delta-up");
+}
+
+void
+lathe_scoreboard_set_baseline (LatheScoreboard    *self,
+                               LatheSessionResult *baseline)
+{
+  g_autofree char *size = NULL;
+  g_autofree char *accuracy = NULL;
+  g_autofree char *note = NULL;
+  g_autofree char *fidelity = NULL;
+
+  g_return_if_fail (LATHE_IS_SCOREBOARD (self));
+  g_return_if_fail (baseline != NULL);
+
+  g_clear_pointer (&self->baseline, lathe_session_result_unref);
+  self->baseline = lathe_session_result_ref (baseline);
+
+  size = g_format_size (baseline->baseline_bytes);
+  accuracy = lathe_format_accuracy (baseline->accuracy);
+  /* translators: the accuracy was measured on this many samples */
+  note = g_strdup_printf (_("The original, %'u samples"), baseline->n_samples);
+  fidelity = lathe_format_accuracy (1.0);
+
+  gtk_label_set_label (self->size_label, size);
+  gtk_label_set_label (self->size_detail_label, _("As stored in the file"));
+  gtk_label_set_label (self->accuracy_label, accuracy);
+  gtk_label_set_label (self->accuracy_delta_label, "");
+  gtk_label_set_label (self->accuracy_note_label, note);
+  gtk_label_set_label (self->fidelity_label, fidelity);
+  set_delta_style (self, 0.0);
+}
+
+void
+lathe_scoreboard_set_result (LatheScoreboard    *self,
+                             LatheSessionResult *result)
+{
+  g_autofree char *size = NULL;
+  g_autofree char *ratio = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *accuracy = NULL;
+  g_autofree char *delta = NULL;
+  g_autofree char *note = NULL;
+  g_autofree char *fidelity = NULL;
+  double base_accuracy;
+
+  g_return_if_fail (LATHE_IS_SCOREBOARD (self));
+  g_return_if_fail (result != NULL);
+
+  base_accuracy = self->baseline ? self->baseline->accuracy : result->accuracy;
+
+  size = lathe_format_size_change (result->baseline_bytes, result->packed_bytes);
+  ratio = lathe_format_size_ratio (result->baseline_bytes, result->packed_bytes);
+  before = lathe_format_accuracy (base_accuracy);
+  after = lathe_format_accuracy (result->accuracy);
+  /* translators: accuracy of the original → accuracy after compression */
+  accuracy = g_strdup_printf (_("%s → %s"), before, after);
+  delta = lathe_format_points (result->accuracy - base_accuracy);
+  if (result->stage == LATHE_STAGE_SUBSET)
+    /* translators: half the width of the 95 % confidence interval, in
+     * percentage points, while only a subset of the samples was measured */
+    note = g_strdup_printf (_("± %.1f points, subset of %'u"),
+                            50.0 * (result->hi - result->lo), result->n_samples);
+  else
+    /* translators: the accuracy was measured on every one of this many samples */
+    note = g_strdup_printf (_("All %'u samples"), result->n_samples);
+  fidelity = lathe_format_accuracy (result->fidelity);
+
+  gtk_label_set_label (self->size_label, size);
+  gtk_label_set_label (self->size_detail_label, ratio);
+  gtk_label_set_label (self->accuracy_label, accuracy);
+  gtk_label_set_label (self->accuracy_delta_label, delta);
+  gtk_label_set_label (self->accuracy_note_label, note);
+  gtk_label_set_label (self->fidelity_label, fidelity);
+  set_delta_style (self, result->accuracy - base_accuracy);
+}
+
+void
+lathe_scoreboard_set_evaluating (LatheScoreboard *self,
+                                 gboolean         evaluating)
+{
+  g_return_if_fail (LATHE_IS_SCOREBOARD (self));
+
+  gtk_spinner_set_spinning (self->spinner, evaluating);
+  gtk_widget_set_opacity (GTK_WIDGET (self->spinner), evaluating ? 1.0 : 0.0);
+}
+
+GtkLabel *
+_lathe_scoreboard_get_size_label (LatheScoreboard *self)
+{
+  return self->size_label;
+}
+
+GtkLabel *
+_lathe_scoreboard_get_size_detail_label (LatheScoreboard *self)
+{
+  return self->size_detail_label;
+}
+
+GtkLabel *
+_lathe_scoreboard_get_accuracy_label (LatheScoreboard *self)
+{
+  return self->accuracy_label;
+}
+
+GtkLabel *
+_lathe_scoreboard_get_accuracy_delta_label (LatheScoreboard *self)
+{
+  return self->accuracy_delta_label;
+}
+
+GtkLabel *
+_lathe_scoreboard_get_accuracy_note_label (LatheScoreboard *self)
+{
+  return self->accuracy_note_label;
+}
+
+GtkLabel *
+_lathe_scoreboard_get_fidelity_label (LatheScoreboard *self)
+{
+  return self->fidelity_label;
+}
+
+GtkSpinner *
+_lathe_scoreboard_get_spinner (LatheScoreboard *self)
+{
+  return self->spinner;
+}

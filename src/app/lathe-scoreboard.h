@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "session/lathe-session.h"
+
+G_BEGIN_DECLS
+
+#define LATHE_TYPE_SCOREBOARD (lathe_scoreboard_get_type ())
+G_DECLARE_FINAL_TYPE (LatheScoreboard, lathe_scoreboard, LATHE, SCOREBOARD, GtkWidget)
+
+/* The figures that matter at a glance: size before → after and the ratio,
+ * accuracy before → after with its change, fidelity, and whether a
+ * measurement is under way. */
+GtkWidget *lathe_scoreboard_new            (void);
+/* The source model's figures; forgets any result. */
+void       lathe_scoreboard_set_baseline   (LatheScoreboard    *self,
+                                            LatheSessionResult *baseline);
+/* A measured plan, compared with the baseline. */
+void       lathe_scoreboard_set_result     (LatheScoreboard    *self,
+                                            LatheSessionResult *result);
+void       lathe_scoreboard_set_evaluating (LatheScoreboard    *self,
+                                            gboolean            evaluating);
+
+G_END_DECLS
