@@ -377,7 +377,6 @@ lathe_cli_apply (int    argc,
   out = lathe_pipeline_new ();
   lathe_plan_free (out->plan);
   out->plan = lathe_plan_copy (src.plan);
-  out->tool = g_strdup ("lathe " LATHE_VERSION);
   out->seed = src.plan->seed;
   /* The artifact records paths relative to itself, so it can move
    * together with the model. */

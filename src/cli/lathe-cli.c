@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/lathe-error.h"
+#include "plugin/lathe-plugin.h"
 #include "lathe-cli.h"
 
 typedef struct {
@@ -150,6 +151,7 @@ lathe_cli_fail (const GError *error)
    * job itself failed. */
   if (error->domain == LATHE_ONNX_ERROR || error->domain == LATHE_DATA_ERROR ||
       error->domain == LATHE_COMPRESS_ERROR || error->domain == LATHE_PIPELINE_ERROR ||
+      error->domain == LATHE_PLUGIN_ERROR ||
       (error->domain == LATHE_GRAPH_ERROR && error->code == LATHE_GRAPH_ERROR_INPUT) ||
       (error->domain == LATHE_EVAL_ERROR && error->code == LATHE_EVAL_ERROR_MODEL) ||
       error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)
