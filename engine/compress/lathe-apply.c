@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "lathe-compress"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compress/lathe-apply.h"
@@ -9,6 +10,8 @@
 #include "compress/lathe-quant.h"
 #include "compress/lathe-size.h"
 #include "core/lathe-error.h"
+#include "eval/lathe-evaluator.h"
+#include "eval/lathe-executor.h"
 #include "graph/lathe-op.h"
 
 #define PALETTE_ITERATIONS_DEFAULT 20
@@ -183,7 +186,19 @@ lathe_plan_validate (const LathePlan  *plan,
         }
       if (!(s.width >= 0.05 && s.width <= 1.0))
         return fail (error, layer->name, "width %g: expected 0.05 to 1", s.width);
-      if (s.width < 1.0 && layer->width_reason != NULL && over != NULL && (over->set & LATHE_FIELD_WIDTH))
+      if (over != NULL && (over->set & LATHE_FIELD_WIDTH) && layer->group_leader >= 0 &&
+          layer->group_leader != (int) i && !layer->depthwise)
+        {
+          LatheLayer *leader = g_ptr_array_index (layers, layer->group_leader);
+          g_auto(LatheLayerSettings) ls = { 0 };
+
+          lathe_plan_resolve (plan, leader->name, &ls);
+          if (ls.width != s.width)
+            return fail (error, layer->name, "width %g cannot be set here: the layer is in the width group "
+                         "of '%s', whose width (%g) applies to every member; set it on '%s'",
+                         s.width, leader->name, ls.width, leader->name);
+        }
+      else if (s.width < 1.0 && layer->width_reason != NULL && over != NULL && (over->set & LATHE_FIELD_WIDTH))
         return fail (error, layer->name, "width cannot apply: %s", layer->width_reason);
     }
   return TRUE;
@@ -328,39 +343,31 @@ fold_bn (LatheGraph *g,
   g_array_append_val (dead_nodes, layer->bn_node);
 }
 
+/* The `keep` units with the largest scores, in their original order; equal
+ * scores keep the lower index. Selection is O(rows·keep), and rows are at
+ * most a few thousand. */
 static gsize *
-select_units (const float *v,
-              gsize        rows,
-              gsize        cols,
-              gsize        keep)
+select_units (const double *score,
+              gsize         rows,
+              gsize         keep)
 {
-  g_autofree double *norm = g_new (double, rows);
   g_autofree gsize *order = g_new (gsize, rows);
-  gsize *kept = g_new (gsize, keep);
+  gsize *kept = g_new (gsize, MAX (keep, 1));
 
   for (gsize r = 0; r < rows; r++)
-    {
-      double s = 0;
-      for (gsize c = 0; c < cols; c++)
-        s += (double) v[r * cols + c] * v[r * cols + c];
-      norm[r] = sqrt (s);
-      order[r] = r;
-    }
-  /* Largest norms first; equal norms keep the lower index. Selection is
-   * O(rows·keep), and rows are at most a few thousand. */
+    order[r] = r;
   for (gsize i = 0; i < keep; i++)
     {
       gsize best = i;
       for (gsize j = i + 1; j < rows; j++)
-        if (norm[order[j]] > norm[order[best]] ||
-            (norm[order[j]] == norm[order[best]] && order[j] < order[best]))
+        if (score[order[j]] > score[order[best]] ||
+            (score[order[j]] == score[order[best]] && order[j] < order[best]))
           best = j;
       gsize t = order[i];
       order[i] = order[best];
       order[best] = t;
     }
   memcpy (kept, order, keep * sizeof (gsize));
-  /* Keep the survivors in their original order. */
   for (gsize i = 1; i < keep; i++)
     for (gsize j = i; j > 0 && kept[j - 1] > kept[j]; j--)
       {
@@ -371,50 +378,490 @@ select_units (const float *v,
   return kept;
 }
 
-static void
-shrink_width (LatheGraph *g,
-              LatheLayer *layers,
-              LatheLayer *layer,
-              gsize      *rows_now,
-              gsize      *cols_now,
-              guint       self_index,
-              gsize       keep,
-              GArray     *dead_nodes)
+static gboolean
+is_dead (GArray *dead_nodes,
+         int     node)
 {
-  LatheTensor *w = current (g, layer->weight_id);
-  g_autofree float *v = view_extract (w, layer, rows_now[self_index], cols_now[self_index]);
-  g_autofree gsize *kept = select_units (v, rows_now[self_index], cols_now[self_index], keep);
+  for (guint d = 0; d < dead_nodes->len; d++)
+    if (g_array_index (dead_nodes, int, d) == node)
+      return TRUE;
+  return FALSE;
+}
 
-  replace (g, (int) layer->weight_id, gather_axis (w, (guint) layer->out_axis, kept, keep, 1));
-  if (layer->bias_id >= 0)
-    replace (g, layer->bias_id, gather_axis (current (g, layer->bias_id), 0, kept, keep, 1));
+/* Sets a depthwise Conv's `group` to its new channel count. */
+static gboolean
+set_conv_group (LatheNode  *node,
+                gint64      group,
+                GError    **error)
+{
+  for (guint a = 0; a < node->n_attrs; a++)
+    if (g_str_equal (node->attrs[a].name, "group"))
+      node->attrs[a].i = group;
+  if (node->params_free != NULL)
+    node->params_free (node->params);
+  node->params = NULL;
+  node->params_free = NULL;
+  return node->op->setup == NULL || node->op->setup (node, error);
+}
 
-  for (guint b = 0; b < layer->bn_between->len; b++)
+/* What width did, per layer, for the results and the cache signatures. */
+typedef struct {
+  gsize  **kept;      /* per tie class (indexed by its first layer): kept units, or NULL */
+  gsize   *n_kept;
+  gsize  **out_pos;   /* per layer: kept positions on its output axis, or NULL */
+  gsize   *n_out;
+  gsize  **in_pos;    /* per layer: kept positions on its input axis, or NULL */
+  gsize   *n_in;
+  double  *width;     /* per layer: the width that applied to its units */
+} WidthState;
+
+static void
+width_state_init (WidthState *ws,
+                  guint       n)
+{
+  ws->kept = g_new0 (gsize *, MAX (n, 1));
+  ws->n_kept = g_new0 (gsize, MAX (n, 1));
+  ws->out_pos = g_new0 (gsize *, MAX (n, 1));
+  ws->n_out = g_new0 (gsize, MAX (n, 1));
+  ws->in_pos = g_new0 (gsize *, MAX (n, 1));
+  ws->n_in = g_new0 (gsize, MAX (n, 1));
+  ws->width = g_new0 (double, MAX (n, 1));
+}
+
+static void
+width_state_clear (WidthState *ws,
+                   guint       n)
+{
+  for (guint i = 0; i < n; i++)
     {
-      guint bn_index = g_array_index (layer->bn_between, guint, b);
-      LatheNode *bn;
-      gboolean dead = FALSE;
+      g_free (ws->kept[i]);
+      g_free (ws->out_pos[i]);
+      g_free (ws->in_pos[i]);
+    }
+  g_free (ws->kept);
+  g_free (ws->n_kept);
+  g_free (ws->out_pos);
+  g_free (ws->n_out);
+  g_free (ws->in_pos);
+  g_free (ws->n_in);
+  g_free (ws->width);
+}
 
-      for (guint d = 0; d < dead_nodes->len; d++)
-        dead |= g_array_index (dead_nodes, int, d) == (int) bn_index;
-      if (dead)
-        continue;   /* folded into the layer already */
-      bn = lathe_graph_node (g, bn_index);
-      for (guint i = 1; i < 5; i++)
-        replace (g, bn->inputs[i], gather_axis (current (g, bn->inputs[i]), 0, kept, keep, 1));
+/* Shrinks one width group to `width`: ranks each tie class, then removes
+ * the dropped units from every member, tied depthwise layer, BN, constant
+ * and reader. */
+static gboolean
+shrink_group (LatheGraph        *g,
+              LatheLayer        *L,
+              guint              n,
+              guint              leader,
+              double             width,
+              LatheImportance    importance,
+              double * const    *act,
+              gsize             *rows_now,
+              gsize             *cols_now,
+              GArray            *dead_nodes,
+              WidthState        *ws,
+              GError           **error)
+{
+  GArray *members = L[leader].group_members;
+  gboolean changed = FALSE;
+
+  /* 1. Rank every tie class on its members' summed importance. */
+  for (guint m = 0; m < members->len; m++)
+    {
+      int t = g_array_index (members, int, m);
+      gsize units = L[t].rows, keep;
+      g_autofree double *score = NULL;
+
+      if (L[t].tie != t)
+        continue;
+      keep = (gsize) ceil (width * (double) units - 1e-9);
+      keep = CLAMP (keep, 1, units);
+      if (keep >= units)
+        continue;
+      score = g_new0 (double, units);
+      for (guint q = 0; q < members->len; q++)
+        {
+          int i = g_array_index (members, int, q);
+          if (L[i].tie != t)
+            continue;
+          if (importance == LATHE_IMPORTANCE_ACTIVATION)
+            for (gsize u = 0; u < units; u++)
+              score[u] += act[i][u];
+          else
+            {
+              g_autofree float *v = view_extract (current (g, L[i].weight_id), &L[i], rows_now[i], cols_now[i]);
+              for (gsize u = 0; u < units; u++)
+                {
+                  double s = 0;
+                  for (gsize c = 0; c < cols_now[i]; c++)
+                    s += (double) v[u * cols_now[i] + c] * v[u * cols_now[i] + c];
+                  score[u] += sqrt (s);
+                }
+            }
+        }
+      ws->kept[t] = select_units (score, units, keep);
+      ws->n_kept[t] = keep;
+      changed = TRUE;
+    }
+  if (!changed)
+    return TRUE;
+
+  /* 2. Each layer's units: members and tied depthwise layers. */
+  for (guint i = 0; i < n; i++)
+    {
+      LatheLayer *layer = &L[i];
+      gsize *pos, np;
+
+      if (layer->group_leader != (int) leader || layer->unit_layout == NULL)
+        continue;
+      pos = lathe_width_layout_positions (layer->unit_layout, ws->kept, ws->n_kept, &np);
+      if (np == rows_now[i])
+        {
+          g_free (pos);
+          continue;
+        }
+      replace (g, (int) layer->weight_id,
+               gather_axis (current (g, layer->weight_id), (guint) layer->out_axis, pos, np, 1));
+      if (layer->bias_id >= 0)
+        replace (g, layer->bias_id, gather_axis (current (g, layer->bias_id), 0, pos, np, 1));
+      if (layer->depthwise && !set_conv_group (lathe_graph_node (g, layer->node), (gint64) np, error))
+        {
+          g_free (pos);
+          return FALSE;
+        }
+      rows_now[i] = np;
+      ws->out_pos[i] = pos;
+      ws->n_out[i] = np;
     }
 
-  if (layer->follower >= 0)
+  /* 3. Readers' input columns. */
+  for (guint i = 0; i < n; i++)
     {
-      LatheLayer *f = &layers[layer->follower];
-      LatheTensor *fw = current (g, f->weight_id);
-      guint in_axis = f->out_axis == 0 ? 1 : 0;
-      gsize block = layer->follow_kind == LATHE_FOLLOW_FLATTENED ? layer->follow_spatial : 1;
+      LatheLayer *layer = &L[i];
+      gsize *pos, np, total = 0;
 
-      replace (g, (int) f->weight_id, gather_axis (fw, in_axis, kept, keep, block));
-      cols_now[layer->follower] = cols_now[layer->follower] / rows_now[self_index] * keep;
+      if (layer->input_group != (int) leader)
+        continue;
+      pos = lathe_width_layout_positions (layer->input_layout, ws->kept, ws->n_kept, &np);
+      for (guint s = 0; s < layer->input_layout->len; s++)
+        total += g_array_index (layer->input_layout, LatheWidthSlice, s).units;
+      if (np == total)
+        {
+          g_free (pos);
+          continue;
+        }
+      replace (g, (int) layer->weight_id,
+               gather_axis (current (g, layer->weight_id), layer->out_axis == 0 ? 1 : 0,
+                            pos, np, layer->input_block));
+      cols_now[i] = cols_now[i] / total * np;
+      ws->in_pos[i] = pos;
+      ws->n_in[i] = np;
     }
-  rows_now[self_index] = keep;
+
+  /* 4. BatchNormalization parameters and per-channel constants. */
+  for (guint e = 0; L[leader].group_edits != NULL && e < L[leader].group_edits->len; e++)
+    {
+      LatheWidthEdit *edit = &g_array_index (L[leader].group_edits, LatheWidthEdit, e);
+      g_autofree gsize *pos = NULL;
+      gsize np;
+
+      if (edit->node >= 0 && is_dead (dead_nodes, edit->node))
+        continue;   /* folded into its layer already */
+      pos = lathe_width_layout_positions (edit->layout, ws->kept, ws->n_kept, &np);
+      replace (g, (int) edit->value, gather_axis (current (g, (int) edit->value), edit->axis, pos, np, 1));
+    }
+  return TRUE;
+}
+
+/* Mean |activation| per unit at each group member's output (after its
+ * BatchNormalization), over the first samples of the calibration data,
+ * run through the source model. act[i] is NULL for other layers. */
+static gboolean
+measure_activations (LatheGraph              *base,
+                     GPtrArray               *layers,
+                     const LatheApplyOptions *options,
+                     double                 **act,
+                     GError                 **error)
+{
+  LatheDataset *data = options->calibration;
+  guint n = layers->len, n_channels = 1, total, batch = 64;
+  guint samples = options->calibration_samples ? options->calibration_samples
+                                               : LATHE_CALIBRATION_SAMPLES_DEFAULT;
+  g_autoptr(LatheExecutor) exec = NULL;
+  g_autoptr(GArray) keep = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree guint *value_of = g_new0 (guint, MAX (n, 1));
+  g_autofree guint64 *count = g_new0 (guint64, MAX (n, 1));
+  g_autofree float *mean = NULL;
+  g_autofree float *std = NULL;
+
+  if (!lathe_eval_check_data (base, data, options->n_norm, &n_channels, error))
+    return FALSE;
+  total = MIN (samples, lathe_dataset_get_n_samples (data));
+  if (total == 0)
+    {
+      g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                   "calibration data '%s' has no samples", lathe_dataset_get_spec (data));
+      return FALSE;
+    }
+  mean = g_new (float, n_channels);
+  std = g_new (float, n_channels);
+  for (guint c = 0; c < n_channels; c++)
+    {
+      guint k = options->n_norm > 1 ? c : 0;
+      mean[c] = options->mean && options->n_norm ? options->mean[k] : 0.f;
+      std[c] = options->std && options->n_norm ? options->std[k] : 1.f;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      LatheLayer *layer = g_ptr_array_index (layers, i);
+      LatheNode *node = lathe_graph_node (base, layer->node);
+      if (layer->group_leader < 0 || layer->depthwise)
+        continue;
+      value_of[i] = layer->bn_node >= 0 ? (guint) lathe_graph_node (base, (guint) layer->bn_node)->outputs[0]
+                                        : (guint) node->outputs[0];
+      act[i] = g_new0 (double, layer->rows);
+      g_array_append_val (keep, value_of[i]);
+    }
+  if (keep->len == 0)
+    return TRUE;
+
+  exec = lathe_executor_new (base);
+  lathe_executor_set_keep (exec, (guint *) keep->data, keep->len);
+  for (guint start = 0; start < total; start += batch)
+    {
+      guint nb = MIN (batch, total - start);
+      g_autoptr(LatheTensor) meta = lathe_tensor_new_borrowed (LATHE_DTYPE_FLOAT, 0, NULL, NULL);
+
+      if (!lathe_graph_input_shape_for_batch (base, 0, nb, meta, error) ||
+          !lathe_executor_prepare (exec, 1, &meta, error))
+        return FALSE;
+      lathe_dataset_fill_batch (data, start, nb, n_channels, mean, std,
+                                lathe_executor_get_input (exec, 0)->data);
+      if (!lathe_executor_execute (exec, error))
+        return FALSE;
+      for (guint i = 0; i < n; i++)
+        {
+          LatheLayer *layer = g_ptr_array_index (layers, i);
+          LatheTensor *y;
+          guint axis;
+          gsize outer = 1, inner = 1;
+          const float *p;
+
+          if (act[i] == NULL)
+            continue;
+          y = lathe_executor_get_value (exec, value_of[i]);
+          axis = g_str_equal (layer->op_type, "MatMul") ? y->ndim - 1 : 1;
+          if (y->dtype != LATHE_DTYPE_FLOAT || y->ndim <= axis || (gsize) y->dims[axis] != layer->rows)
+            {
+              g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED,
+                           "layer '%s': its output does not hold its %" G_GSIZE_FORMAT " units on axis %u",
+                           layer->name, layer->rows, axis);
+              return FALSE;
+            }
+          for (guint d = 0; d < axis; d++)
+            outer *= (gsize) y->dims[d];
+          for (guint d = axis + 1; d < y->ndim; d++)
+            inner *= (gsize) y->dims[d];
+          p = lathe_tensor_f32 (y);
+          for (gsize o = 0; o < outer; o++)
+            for (gsize u = 0; u < layer->rows; u++)
+              {
+                double s = 0;
+                for (gsize k = 0; k < inner; k++)
+                  s += fabs ((double) *p++);
+                act[i][u] += s;
+              }
+          count[i] += (guint64) outer * inner;
+        }
+    }
+  for (guint i = 0; i < n; i++)
+    if (act[i] != NULL)
+      for (gsize u = 0; u < ((LatheLayer *) g_ptr_array_index (layers, i))->rows; u++)
+        act[i][u] /= (double) MAX (count[i], 1);
+  return TRUE;
+}
+
+/* The apply cache. */
+
+typedef struct {
+  char             *key;
+  LatheTensor      *sources[6];   /* held so the addresses in the key stay theirs */
+  LatheTensor      *weight;
+  LatheTensor      *bias;
+  LatheLayerResult *result;
+  gboolean          touched;
+} CacheEntry;
+
+struct _LatheApplyCache {
+  GHashTable   *entries;          /* layer name → CacheEntry */
+  guint         recomputed;
+  /* ACTIVATION importance */
+  LatheDataset *act_data;
+  char         *act_key;
+  GPtrArray    *act_sources;      /* LatheTensor*: the layers' source weights */
+  GPtrArray    *act;              /* double[] per layer, or NULL */
+};
+
+static LatheLayerResult *
+layer_result_copy (const LatheLayerResult *r)
+{
+  LatheLayerResult *c = g_new0 (LatheLayerResult, 1);
+
+  *c = *r;
+  c->name = g_strdup (r->name);
+  memset (&c->settings, 0, sizeof c->settings);
+  lathe_layer_settings_copy (&c->settings, &r->settings);
+  c->status = g_strdup (r->status);
+  c->quantized = NULL;
+  if (r->quantized != NULL)
+    {
+      const LatheQuantized *q = r->quantized;
+      c->quantized = lathe_quantized_new (q->bits, q->affine, q->granularity, q->group_len, q->rows, q->cols);
+      g_assert (c->quantized->n_scales == q->n_scales);
+      memcpy (c->quantized->scales, q->scales, q->n_scales * sizeof (float));
+      if (q->zero_points != NULL)
+        memcpy (c->quantized->zero_points, q->zero_points, q->n_scales * sizeof (gint32));
+      memcpy (c->quantized->codes, q->codes, q->rows * q->cols * sizeof (gint32));
+    }
+  return c;
+}
+
+static void
+cache_entry_free (CacheEntry *e)
+{
+  g_free (e->key);
+  for (guint s = 0; s < G_N_ELEMENTS (e->sources); s++)
+    g_clear_pointer (&e->sources[s], lathe_tensor_unref);
+  g_clear_pointer (&e->weight, lathe_tensor_unref);
+  g_clear_pointer (&e->bias, lathe_tensor_unref);
+  g_clear_pointer (&e->result, layer_result_free);
+  g_free (e);
+}
+
+LatheApplyCache *
+lathe_apply_cache_new (void)
+{
+  LatheApplyCache *cache = g_new0 (LatheApplyCache, 1);
+
+  cache->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cache_entry_free);
+  return cache;
+}
+
+static void
+cache_clear_activations (LatheApplyCache *cache)
+{
+  g_clear_object (&cache->act_data);
+  g_clear_pointer (&cache->act_key, g_free);
+  g_clear_pointer (&cache->act_sources, g_ptr_array_unref);
+  g_clear_pointer (&cache->act, g_ptr_array_unref);
+}
+
+void
+lathe_apply_cache_free (LatheApplyCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->entries);
+  cache_clear_activations (cache);
+  g_free (cache);
+}
+
+guint
+lathe_apply_cache_get_recomputed (LatheApplyCache *cache)
+{
+  g_return_val_if_fail (cache != NULL, 0);
+  return cache->recomputed;
+}
+
+static char *
+activation_key (const LatheApplyOptions *options)
+{
+  GString *k = g_string_new (lathe_dataset_get_sha256 (options->calibration));
+
+  g_string_append_printf (k, "/%u/%u", options->calibration_samples, options->n_norm);
+  for (guint c = 0; c < options->n_norm; c++)
+    g_string_append_printf (k, "/%a/%a", options->mean ? options->mean[c] : 0.0,
+                            options->std ? options->std[c] : 1.0);
+  return g_string_free (k, FALSE);
+}
+
+/* Activation statistics from the cache when they were measured on the
+ * same layers and data, else measured (and kept in the cache). The
+ * returned array is borrowed from the cache, or owned by *owned. */
+static double **
+get_activations (LatheGraph              *base,
+                 GPtrArray               *layers,
+                 const LatheApplyOptions *options,
+                 LatheApplyCache         *cache,
+                 GPtrArray              **owned,
+                 GError                 **error)
+{
+  g_autofree char *key = activation_key (options);
+  g_autoptr(GPtrArray) act = g_ptr_array_new_with_free_func (g_free);
+  guint n = layers->len;
+
+  if (cache != NULL && cache->act != NULL && cache->act_data == options->calibration &&
+      g_str_equal (cache->act_key, key) && cache->act_sources->len == n)
+    {
+      gboolean same = TRUE;
+      for (guint i = 0; same && i < n; i++)
+        same = g_ptr_array_index (cache->act_sources, i) ==
+               lathe_graph_value (base, ((LatheLayer *) g_ptr_array_index (layers, i))->weight_id)->initializer;
+      if (same)
+        return (double **) cache->act->pdata;
+    }
+
+  g_ptr_array_set_size (act, MAX (n, 1));
+  if (!measure_activations (base, layers, options, (double **) act->pdata, error))
+    return NULL;
+  if (cache == NULL)
+    {
+      *owned = g_steal_pointer (&act);
+      return (double **) (*owned)->pdata;
+    }
+  cache_clear_activations (cache);
+  cache->act_data = g_object_ref (options->calibration);
+  cache->act_key = g_steal_pointer (&key);
+  cache->act_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_tensor_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (cache->act_sources,
+                     lathe_tensor_ref (lathe_graph_value (base, ((LatheLayer *) g_ptr_array_index (layers, i))->weight_id)->initializer));
+  cache->act = g_steal_pointer (&act);
+  return (double **) cache->act->pdata;
+}
+
+static void
+hash_int (GChecksum *cs,
+          gint64     v)
+{
+  g_checksum_update (cs, (const guchar *) &v, sizeof v);
+}
+
+static void
+hash_double (GChecksum *cs,
+             double     v)
+{
+  g_checksum_update (cs, (const guchar *) &v, sizeof v);
+}
+
+static void
+hash_positions (GChecksum   *cs,
+                const gsize *pos,
+                gsize        n)
+{
+  hash_int (cs, pos != NULL ? (gint64) n : -1);
+  if (pos != NULL)
+    g_checksum_update (cs, (const guchar *) pos, n * sizeof (gsize));
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
 static char *
@@ -464,13 +911,87 @@ describe (const LatheLayerSettings *s,
   return g_string_free (out, FALSE);
 }
 
+/* The signature of everything that decides layer i's effective weight,
+ * bias and result, except other layers (see the global part below). */
+static char *
+layer_signature (LatheGraph               *base,
+                 const LatheLayer         *source,
+                 const LatheLayerSettings *s,
+                 double                    width,
+                 gboolean                  folded,
+                 const char               *width_note,
+                 const WidthState         *ws,
+                 guint                     i,
+                 gsize                     input_block,
+                 const LathePlan          *plan,
+                 LatheTensor             **sources)
+{
+  g_autoptr(GChecksum) cs = g_checksum_new (G_CHECKSUM_SHA256);
+  guint n_keys = 0;
+  g_autofree gpointer *keys = g_hash_table_get_keys_as_array (plan->params, &n_keys);
+  guint ns = 0;
+
+  sources[ns++] = lathe_graph_value (base, source->weight_id)->initializer;
+  if (source->bias_id >= 0)
+    sources[ns++] = lathe_graph_value (base, (guint) source->bias_id)->initializer;
+  if (folded)
+    {
+      LatheNode *bn = lathe_graph_node (base, (guint) source->bn_node);
+      for (guint k = 1; k < 5; k++)
+        sources[ns++] = lathe_graph_value (base, (guint) bn->inputs[k])->initializer;
+    }
+  for (guint k = 0; k < ns; k++)
+    hash_int (cs, (gint64) GPOINTER_TO_SIZE (sources[k]));
+
+  g_checksum_update (cs, (const guchar *) source->name, -1);
+  hash_int (cs, s->bits);
+  g_checksum_update (cs, (const guchar *) (s->quantizer ? s->quantizer : ""), -1);
+  hash_int (cs, s->granularity);
+  hash_int (cs, s->group_size);
+  hash_int (cs, s->affine);
+  hash_int (cs, s->scale);
+  hash_double (cs, s->sparsity);
+  hash_int (cs, s->pattern);
+  hash_int (cs, s->nm_n);
+  hash_int (cs, s->nm_m);
+  hash_double (cs, width);
+  hash_int (cs, s->skip);
+  hash_int (cs, folded);
+  hash_int (cs, width_note != NULL);
+  hash_positions (cs, ws->out_pos[i], ws->n_out[i]);
+  hash_positions (cs, ws->in_pos[i], ws->n_in[i]);
+  hash_int (cs, (gint64) input_block);
+
+  qsort (keys, n_keys, sizeof (gpointer), compare_strings);
+  for (guint k = 0; k < n_keys; k++)
+    {
+      const char *key = keys[k];
+      g_checksum_update (cs, (const guchar *) key, (gssize) strlen (key) + 1);
+      g_checksum_update (cs, (const guchar *) g_hash_table_lookup (plan->params, key), -1);
+      hash_int (cs, 0);
+    }
+  return g_strdup (g_checksum_get_string (cs));
+}
+
 LatheApplied *
 lathe_apply_plan (LatheGraph       *base,
                   GPtrArray        *layers,
                   const LathePlan  *plan,
                   GError          **error)
 {
-  g_autoptr(LatheApplied) applied = g_new0 (LatheApplied, 1);
+  return lathe_apply_plan_full (base, layers, plan, NULL, NULL, error);
+}
+
+LatheApplied *
+lathe_apply_plan_full (LatheGraph               *base,
+                       GPtrArray                *layers,
+                       const LathePlan          *plan,
+                       const LatheApplyOptions  *options,
+                       LatheApplyCache          *cache,
+                       GError                  **error)
+{
+  static const LatheApplyOptions no_options = { 0 };
+  g_autoptr(LatheApplied) applied = NULL;
   g_autoptr(GArray) dead_nodes = g_array_new (FALSE, FALSE, sizeof (int));
   guint n = layers->len;
   g_autofree gsize *rows = g_new (gsize, MAX (n, 1));
@@ -483,6 +1004,12 @@ lathe_apply_plan (LatheGraph       *base,
   g_autofree gsize *rows_before = g_new (gsize, MAX (n, 1));
   g_autofree double *sparsity = g_new0 (double, MAX (n, 1));
   g_autofree const char **width_note = g_new0 (const char *, MAX (n, 1));
+  g_autofree char **keys = g_new0 (char *, MAX (n, 1));
+  g_autofree CacheEntry **hit = g_new0 (CacheEntry *, MAX (n, 1));
+  g_autofree LatheTensor ***sources = g_new0 (LatheTensor **, MAX (n, 1));
+  g_autoptr(GPtrArray) owned_act = NULL;
+  double **act = NULL;
+  WidthState ws;
   int palette_iterations = plan_int_param (plan, "palette.iterations", PALETTE_ITERATIONS_DEFAULT);
   LatheNorm channel_norm = g_strcmp0 (g_hash_table_lookup (plan->params, "channel.norm"), "l1") == 0
                            ? LATHE_NORM_L1 : LATHE_NORM_L2;
@@ -490,8 +1017,30 @@ lathe_apply_plan (LatheGraph       *base,
 
   g_autofree LatheLayer *L = NULL;
 
+  g_return_val_if_fail (base != NULL && layers != NULL && plan != NULL, NULL);
+
+  if (options == NULL)
+    options = &no_options;
   if (!lathe_plan_validate (plan, layers, error))
     return NULL;
+  if (options->importance == LATHE_IMPORTANCE_ACTIVATION)
+    {
+      if (options->calibration == NULL)
+        {
+          g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                       "activation importance needs calibration data from the training split");
+          return NULL;
+        }
+      if (options->evaluation_sha256 != NULL &&
+          g_ascii_strcasecmp (lathe_dataset_get_sha256 (options->calibration), options->evaluation_sha256) == 0)
+        {
+          g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                       "calibration data '%s' is the evaluation set (sha256 %s); importance must be "
+                       "measured on the training split, never on the data that scores the result",
+                       lathe_dataset_get_spec (options->calibration), options->evaluation_sha256);
+          return NULL;
+        }
+    }
 
   /* Shallow copies: folding may give a layer a new bias value in the
    * effective graph, which the source's layer list must not see. */
@@ -499,11 +1048,13 @@ lathe_apply_plan (LatheGraph       *base,
   for (guint i = 0; i < n; i++)
     L[i] = *(LatheLayer *) g_ptr_array_index (layers, i);
 
+  applied = g_new0 (LatheApplied, 1);
   applied->graph = lathe_graph_copy (base, error);
   if (applied->graph == NULL)
     return NULL;
   applied->results = g_ptr_array_new_with_free_func ((GDestroyNotify) layer_result_free);
   applied->baseline_bytes = lathe_graph_stored_bytes (base);
+  width_state_init (&ws, n);
 
   for (guint i = 0; i < n; i++)
     {
@@ -512,6 +1063,9 @@ lathe_apply_plan (LatheGraph       *base,
       rows[i] = rows_before[i] = layer->rows;
       cols[i] = layer->cols;
     }
+  /* A group's width is its leader's. */
+  for (guint i = 0; i < n; i++)
+    ws.width[i] = L[i].group_leader >= 0 ? settings[L[i].group_leader].width : settings[i].width;
 
   /* 1. Fold BatchNormalization into the layer before it. */
   for (guint i = 0; i < n; i++)
@@ -523,24 +1077,56 @@ lathe_apply_plan (LatheGraph       *base,
         }
     }
 
-  /* 2. Width, in graph order, so a follower's input shrinks before its own
-   *    units are ranked. */
+  /* 2. Width, group by group in the order of their leaders, so in a chain
+   *    a layer's input shrinks before its own units are ranked. */
+  for (guint i = 0; i < n; i++)
+    if (L[i].group_leader < 0 && L[i].width_reason != NULL && !settings[i].skip && settings[i].width < 1.0)
+      width_note[i] = L[i].width_reason;
+  for (guint g = 0; g < n; g++)
+    {
+      if (L[g].group_leader != (int) g || L[g].group_members == NULL ||
+          settings[g].skip || settings[g].width >= 1.0)
+        continue;
+      if (options->importance == LATHE_IMPORTANCE_ACTIVATION && act == NULL &&
+          !(act = get_activations (base, layers, options, cache, &owned_act, error)))
+        goto out;
+      if (!shrink_group (applied->graph, L, n, g, settings[g].width, options->importance, act,
+                         rows, cols, dead_nodes, &ws, error))
+        goto out;
+    }
+
+  /* Signatures: a layer whose signature is in the cache is done. */
   for (guint i = 0; i < n; i++)
     {
-      LatheLayer *layer = &L[i];
-      gsize keep_units;
-
-      if (settings[i].skip || settings[i].width >= 1.0)
-        continue;
-      if (layer->width_reason != NULL)
+      sources[i] = g_new0 (LatheTensor *, 6);
+      keys[i] = layer_signature (base, g_ptr_array_index (layers, i), &settings[i], ws.width[i], folded[i],
+                                 width_note[i], &ws, i, L[i].input_block, plan, sources[i]);
+    }
+  if (plan->global_sparsity)
+    {
+      /* One magnitude ranking spans every layer. */
+      g_autoptr(GChecksum) all = g_checksum_new (G_CHECKSUM_SHA256);
+      hash_double (all, plan->defaults.sparsity);
+      for (guint i = 0; i < n; i++)
+        g_checksum_update (all, (const guchar *) keys[i], -1);
+      for (guint i = 0; i < n; i++)
         {
-          width_note[i] = layer->width_reason;
-          continue;
+          char *k = g_strconcat (keys[i], "+", g_checksum_get_string (all), NULL);
+          g_free (keys[i]);
+          keys[i] = k;
         }
-      keep_units = (gsize) ceil (settings[i].width * (double) rows[i] - 1e-9);
-      keep_units = CLAMP (keep_units, 1, rows[i]);
-      if (keep_units < rows[i])
-        shrink_width (applied->graph, L, layer, rows, cols, i, keep_units, dead_nodes);
+    }
+  if (cache != NULL)
+    {
+      cache->recomputed = 0;
+      for (guint i = 0; i < n; i++)
+        {
+          CacheEntry *e = g_hash_table_lookup (cache->entries, L[i].name);
+          if (e != NULL && g_str_equal (e->key, keys[i]))
+            hit[i] = e;
+          else
+            cache->recomputed++;
+        }
     }
 
   /* 3. Prune. Magnitude ranks weights in the tensor's own flat order (ties
@@ -550,6 +1136,8 @@ lathe_apply_plan (LatheGraph       *base,
       LatheLayer *layer = &L[i];
       LatheTensor *w = current (applied->graph, layer->weight_id);
 
+      if (hit[i] != NULL)
+        continue;
       views[i] = view_extract (w, layer, rows[i], cols[i]);
       before[i] = g_memdup2 (views[i], rows[i] * cols[i] * sizeof (float));
       keep[i] = g_malloc (rows[i] * cols[i]);
@@ -562,6 +1150,7 @@ lathe_apply_plan (LatheGraph       *base,
     g_autofree gsize *sizes = g_new0 (gsize, MAX (n, 1));
     g_autofree guint *which = g_new0 (guint, MAX (n, 1));
     guint m = 0;
+    gboolean any_miss = FALSE;
 
     for (guint i = 0; i < n; i++)
       {
@@ -569,6 +1158,10 @@ lathe_apply_plan (LatheGraph       *base,
         if (settings[i].skip || settings[i].pattern != LATHE_PATTERN_UNSTRUCTURED ||
             (plan->global_sparsity ? plan->defaults.sparsity : settings[i].sparsity) <= 0)
           continue;
+        /* A global ranking needs every layer's weights, even cached ones. */
+        if (hit[i] != NULL && !plan->global_sparsity)
+          continue;
+        any_miss |= hit[i] == NULL;
         flat[m] = g_memdup2 (w->data, lathe_tensor_nbytes (w));
         flat_keep[m] = g_malloc (w->n);
         sizes[m] = w->n;
@@ -577,7 +1170,7 @@ lathe_apply_plan (LatheGraph       *base,
           lathe_prune_magnitude (flat[m], w->n, settings[i].sparsity, flat_keep[m]);
         m++;
       }
-    if (plan->global_sparsity && m > 0)
+    if (plan->global_sparsity && m > 0 && any_miss)
       lathe_prune_magnitude_global (flat, sizes, m, plan->defaults.sparsity, flat_keep);
 
     for (guint j = 0; j < m; j++)
@@ -586,6 +1179,12 @@ lathe_apply_plan (LatheGraph       *base,
         LatheTensor tmp = *current (applied->graph, L[i].weight_id);
         gsize zeros = 0;
 
+        if (hit[i] != NULL)
+          {
+            g_free (flat[j]);
+            g_free (flat_keep[j]);
+            continue;
+          }
         tmp.data = flat[j];
         g_free (views[i]);
         views[i] = view_extract (&tmp, &L[i], rows[i], cols[i]);
@@ -609,7 +1208,7 @@ lathe_apply_plan (LatheGraph       *base,
       LatheLayerSettings *s = &settings[i];
       LatheWeightView view = { views[i], rows[i], cols[i], layer->spatial };
 
-      if (s->skip)
+      if (s->skip || hit[i] != NULL)
         continue;
       if (s->pattern == LATHE_PATTERN_NM)
         {
@@ -639,15 +1238,28 @@ lathe_apply_plan (LatheGraph       *base,
     {
       LatheLayer *layer = &L[i];
       LatheLayerSettings *s = &settings[i];
-      LatheLayerResult *r = g_new0 (LatheLayerResult, 1);
+      LatheLayerResult *r;
       LatheWeightView view = { views[i], rows[i], cols[i], layer->spatial };
       LatheSizeSpec spec = { 0 };
       LatheTensor *w = current (applied->graph, layer->weight_id);
       LathePalette *palette = NULL;
       double sig = 0, err = 0;
 
+      if (hit[i] != NULL)
+        {
+          /* Exactly what the same signature computed before. */
+          replace (applied->graph, (int) layer->weight_id, lathe_tensor_ref (hit[i]->weight));
+          if (hit[i]->bias != NULL && layer->bias_id >= 0)
+            replace (applied->graph, layer->bias_id, lathe_tensor_ref (hit[i]->bias));
+          g_ptr_array_add (applied->results, layer_result_copy (hit[i]->result));
+          hit[i]->touched = TRUE;
+          continue;
+        }
+
+      r = g_new0 (LatheLayerResult, 1);
       r->name = g_strdup (layer->name);
       lathe_layer_settings_copy (&r->settings, s);
+      r->settings.width = ws.width[i];
       r->bn_folded = folded[i];
       r->rows_before = rows_before[i];
       r->rows = rows[i];
@@ -662,7 +1274,7 @@ lathe_apply_plan (LatheGraph       *base,
           r->status = g_strdup ("skipped: stays float32");
           r->packed_bytes = lathe_tensor_nbytes (w);
           r->sqnr_db = INFINITY;
-          continue;
+          goto store;
         }
 
       if (s->bits == 16)
@@ -735,6 +1347,20 @@ lathe_apply_plan (LatheGraph       *base,
       g_clear_pointer (&palette, lathe_palette_free);
 
       r->status = describe (s, layer, folded[i], rows_before[i], rows[i], sparsity[i], width_note[i]);
+
+    store:
+      if (cache != NULL)
+        {
+          CacheEntry *e = g_new0 (CacheEntry, 1);
+          e->key = g_strdup (keys[i]);
+          for (guint k = 0; k < G_N_ELEMENTS (e->sources) && sources[i][k] != NULL; k++)
+            e->sources[k] = lathe_tensor_ref (sources[i][k]);
+          e->weight = lathe_tensor_ref (current (applied->graph, layer->weight_id));
+          e->bias = layer->bias_id >= 0 ? lathe_tensor_ref (current (applied->graph, layer->bias_id)) : NULL;
+          e->result = layer_result_copy (r);
+          e->touched = TRUE;
+          g_hash_table_replace (cache->entries, g_strdup (layer->name), e);
+        }
     }
 
   /* Drop the folded BatchNormalization nodes and renumber. */
@@ -745,10 +1371,7 @@ lathe_apply_plan (LatheGraph       *base,
 
       for (guint k = 0; k < nodes->len; k++)
         {
-          gboolean dead = FALSE;
-          for (guint d = 0; d < dead_nodes->len; d++)
-            dead |= g_array_index (dead_nodes, int, d) == (int) k;
-          if (dead)
+          if (is_dead (dead_nodes, (int) k))
             lathe_node_free (g_ptr_array_index (nodes, k));
           else
             g_ptr_array_add (kept_nodes, g_ptr_array_index (nodes, k));
@@ -790,6 +1413,23 @@ lathe_apply_plan (LatheGraph       *base,
           applied->packed_bytes += lathe_tensor_nbytes (value->initializer);
       }
   }
+
+  /* Entries of layers this plan did not have go. */
+  if (cache != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, cache->entries);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          CacheEntry *e = value;
+          if (!e->touched)
+            g_hash_table_iter_remove (&iter);
+          else
+            e->touched = FALSE;
+        }
+    }
   ok = TRUE;
 
 out:
@@ -798,7 +1438,10 @@ out:
       g_free (views[i]);
       g_free (before[i]);
       g_free (keep[i]);
+      g_free (keys[i]);
+      g_free (sources[i]);
       lathe_layer_settings_clear (&settings[i]);
     }
+  width_state_clear (&ws, n);
   return ok ? g_steal_pointer (&applied) : NULL;
 }

@@ -5,6 +5,7 @@
 
 #include "compress/lathe-layers.h"
 #include "compress/lathe-plan.h"
+#include "data/lathe-dataset.h"
 #include "graph/lathe-graph.h"
 
 G_BEGIN_DECLS
@@ -41,8 +42,66 @@ gboolean      lathe_plan_validate (const LathePlan *plan,
                                    GPtrArray       *layers,
                                    GError         **error);
 
+/* How width ranks a unit (a tie class sums over its members). */
+typedef enum {
+  LATHE_IMPORTANCE_L2,          /* L2 norm of the unit's weights, as they stand
+                                 * when its group's turn comes (after upstream
+                                 * groups removed its inputs) */
+  LATHE_IMPORTANCE_ACTIVATION,  /* mean |activation| of the unit at the layer's
+                                 * output (after its BatchNormalization), over
+                                 * calibration data run through the source model */
+} LatheImportance;
+
+#define LATHE_CALIBRATION_SAMPLES_DEFAULT 512
+
+/* Options beside the plan. Zero-filled means L2 importance. */
+typedef struct {
+  LatheImportance  importance;
+  LatheDataset    *calibration;          /* ACTIVATION: from the training split */
+  guint            calibration_samples;  /* its first N samples; 0 → 512 */
+  const float     *mean, *std;           /* input normalisation, as for evaluation */
+  guint            n_norm;
+  /* The evaluation set's lathe_dataset_get_sha256(): calibration data with
+   * the same digest is refused. NULL skips the check. */
+  const char      *evaluation_sha256;
+} LatheApplyOptions;
+
+/* Keeps, per layer, the effective weight and bias and the layer's result,
+ * under a signature of everything that decides them: the resolved settings,
+ * the BN fold, the source tensors, the kept units on its output and input
+ * axes, the plan's method parameters and, with global sparsity, every
+ * layer's signature. Also keeps activation statistics for ACTIVATION
+ * importance. Not thread-safe: one cache per worker. */
+typedef struct _LatheApplyCache LatheApplyCache;
+
+LatheApplyCache *lathe_apply_cache_new            (void);
+void             lathe_apply_cache_free           (LatheApplyCache *cache);
+/* Layers pruned and quantized again (not taken from the cache) by the last
+ * lathe_apply_plan_full() with this cache. */
+guint            lathe_apply_cache_get_recomputed (LatheApplyCache *cache);
+
 /* Width → prune → quantize, after folding BatchNormalization where the plan
- * says so, on a copy of `base`. */
+ * says so, on a copy of `base`.
+ *
+ * Width goes group by group, in the order of the groups' leaders: the
+ * group's width is its leader's resolved width (none when the leader is
+ * skipped); each tie class keeps its ⌈w·C⌉ most important units in their
+ * order (ties go to the lower index), and every member's units, tied
+ * depthwise layers, BatchNormalization parameters, per-channel constants
+ * and readers' input columns shrink with them.
+ *
+ * With a cache, a layer whose signature is unchanged takes its weight,
+ * bias and result from the cache by reference instead of being pruned and
+ * quantized again; results are byte-identical either way. Folding and
+ * width surgery, which are copies, always run. */
+LatheApplied *lathe_apply_plan_full (LatheGraph              *base,
+                                     GPtrArray               *layers,
+                                     const LathePlan         *plan,
+                                     const LatheApplyOptions *options,
+                                     LatheApplyCache         *cache,
+                                     GError                 **error);
+
+/* lathe_apply_plan_full() with L2 importance and no cache. */
 LatheApplied *lathe_apply_plan    (LatheGraph      *base,
                                    GPtrArray       *layers,
                                    const LathePlan *plan,
@@ -52,5 +111,6 @@ LatheApplied *lathe_apply_plan    (LatheGraph      *base,
 guint64       lathe_graph_stored_bytes (LatheGraph *graph);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LatheApplied, lathe_applied_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LatheApplyCache, lathe_apply_cache_free)
 
 G_END_DECLS

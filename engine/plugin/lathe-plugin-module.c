@@ -56,7 +56,10 @@ lathe_plugin_module_load (GTypeModule *type_module)
       gpointer register_symbol = NULL;
       const LathePluginModuleInfo *info;
 
-      self->gmodule = g_module_open (self->path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+      /* Bound now, not lazily: a module that needs a symbol this engine
+       * lacks fails here, with the symbol's name, instead of crashing at
+       * its first call. */
+      self->gmodule = g_module_open (self->path, G_MODULE_BIND_LOCAL);
       if (self->gmodule == NULL)
         return fail (self, "cannot open %s: %s", self->path, g_module_error ());
 

@@ -578,6 +578,13 @@ lathe_plugin_registry_create (LathePluginRegistry  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   info = lathe_plugin_registry_lookup (self, name);
+  if (info != NULL && info->status != LATHE_PLUGIN_STATUS_OK &&
+      (info->kind == kind || info->kind == LATHE_PLUGIN_KIND_UNKNOWN))
+    {
+      g_set_error (error, LATHE_PLUGIN_ERROR, LATHE_PLUGIN_ERROR_UNUSABLE,
+                   "the %s plugin '%s' is unusable: %s", lathe_plugin_kind_to_string (kind), name, info->reason);
+      return NULL;
+    }
   if (info == NULL || info->kind != kind)
     {
       g_auto(GStrv) names = lathe_plugin_registry_list_names (self, kind);
@@ -587,12 +594,6 @@ lathe_plugin_registry_create (LathePluginRegistry  *self,
                    "no %s plugin named '%s'%s%s (available: %s)", lathe_plugin_kind_to_string (kind), name,
                    info ? ": it is a " : "", info ? lathe_plugin_kind_to_string (info->kind) : "",
                    names[0] ? list : "none");
-      return NULL;
-    }
-  if (info->status != LATHE_PLUGIN_STATUS_OK)
-    {
-      g_set_error (error, LATHE_PLUGIN_ERROR, LATHE_PLUGIN_ERROR_UNUSABLE,
-                   "the %s plugin '%s' is unusable: %s", lathe_plugin_kind_to_string (kind), name, info->reason);
       return NULL;
     }
   return g_object_new (info->type, NULL);

@@ -21,6 +21,7 @@ struct _LatheLayerItem {
   char    *stored;
   char    *stored_detail;
   char    *status;
+  char    *sqnr;
 };
 
 G_DEFINE_FINAL_TYPE (LatheLayerItem, lathe_layer_item, G_TYPE_OBJECT)
@@ -37,6 +38,7 @@ enum {
   PROP_STORED,
   PROP_STORED_DETAIL,
   PROP_STATUS,
+  PROP_SQNR,
   N_PROPS
 };
 
@@ -54,6 +56,7 @@ lathe_layer_item_finalize (GObject *object)
   g_free (self->stored);
   g_free (self->stored_detail);
   g_free (self->status);
+  g_free (self->sqnr);
   G_OBJECT_CLASS (lathe_layer_item_parent_class)->finalize (object);
 }
 
@@ -77,6 +80,7 @@ lathe_layer_item_get_property (GObject    *object,
     case PROP_STORED:        g_value_set_string (value, self->stored); break;
     case PROP_STORED_DETAIL: g_value_set_string (value, self->stored_detail); break;
     case PROP_STATUS:        g_value_set_string (value, self->status); break;
+    case PROP_SQNR:          g_value_set_string (value, self->sqnr); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -121,6 +125,7 @@ lathe_layer_item_class_init (LatheLayerItemClass *klass)
   properties[PROP_STORED] = g_param_spec_string ("stored", NULL, NULL, NULL, ro);
   properties[PROP_STORED_DETAIL] = g_param_spec_string ("stored-detail", NULL, NULL, NULL, ro);
   properties[PROP_STATUS] = g_param_spec_string ("status", NULL, NULL, NULL, ro);
+  properties[PROP_SQNR] = g_param_spec_string ("sqnr", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -166,7 +171,8 @@ lathe_layer_item_new (const LatheLayer *layer)
   long_size = g_format_size_full (bytes, G_FORMAT_SIZE_LONG_FORMAT);
   /* translators: a layer's stored size before any compression */
   self->stored_detail = g_strdup_printf (_("%s as float32"), long_size);
-  self->status = g_strdup (_("Not measured yet"));
+  self->status = g_strdup (_("Measuring…"));
+  self->sqnr = g_strdup ("");
   return self;
 }
 
@@ -280,13 +286,20 @@ lathe_layer_item_get_status (LatheLayerItem *self)
   return self->status;
 }
 
+const char *
+lathe_layer_item_get_sqnr (LatheLayerItem *self)
+{
+  g_return_val_if_fail (LATHE_IS_LAYER_ITEM (self), NULL);
+  return self->sqnr;
+}
+
 void
 lathe_layer_item_set_result (LatheLayerItem         *self,
                              const LatheLayerResult *result)
 {
   g_autofree char *packed = NULL;
   g_autofree char *original = NULL;
-  char *status;
+  char *sqnr;
 
   g_return_if_fail (LATHE_IS_LAYER_ITEM (self));
   g_return_if_fail (result != NULL);
@@ -302,12 +315,14 @@ lathe_layer_item_set_result (LatheLayerItem         *self,
   set_string (self, &self->stored_detail, g_strdup_printf (_("%s packed, %s as float32"), packed, original),
               PROP_STORED_DETAIL);
 
+  set_string (self, &self->status, g_strdup (result->status), PROP_STATUS);
   if (isfinite (result->sqnr_db))
-    /* translators: a layer's status, then its weights' signal-to-quantization-noise ratio */
-    status = g_strdup_printf (_("%s · SQNR %.1f dB"), result->status, result->sqnr_db);
+    /* translators: a signal-to-noise ratio in decibels */
+    sqnr = g_strdup_printf (_("%.1f dB"), result->sqnr_db);
   else
-    status = g_strdup (result->status);
-  set_string (self, &self->status, status, PROP_STATUS);
+    /* translators: the weights are exactly the original ones */
+    sqnr = g_strdup (_("Exact"));
+  set_string (self, &self->sqnr, sqnr, PROP_SQNR);
 
   g_object_thaw_notify (G_OBJECT (self));
 }

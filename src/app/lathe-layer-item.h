@@ -37,6 +37,9 @@ const char     *lathe_layer_item_get_shape        (LatheLayerItem          *self
 const char     *lathe_layer_item_get_stored       (LatheLayerItem          *self);
 const char     *lathe_layer_item_get_stored_detail (LatheLayerItem         *self);
 const char     *lathe_layer_item_get_status       (LatheLayerItem          *self);
+/* The weights' signal-to-noise ratio after compression: "22.8 dB", "Exact",
+ * or "" before the first result. */
+const char     *lathe_layer_item_get_sqnr         (LatheLayerItem          *self);
 /* What a measured plan did to this layer. */
 void            lathe_layer_item_set_result       (LatheLayerItem          *self,
                                                    const LatheLayerResult  *result);

@@ -58,6 +58,8 @@ dim_label_setup_cb (GtkSignalListItemFactory *factory,
 {
   GtkWidget *label = cell_label_new ();
 
+  /* op names are short; never "C…" */
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_NONE);
   gtk_widget_add_css_class (label, "dim-label");
   gtk_list_item_set_child (list_item, label);
 }
@@ -70,6 +72,22 @@ number_setup_cb (GtkSignalListItemFactory *factory,
   GtkWidget *label = cell_label_new ();
 
   gtk_label_set_xalign (GTK_LABEL (label), 1.0f);
+  gtk_label_set_width_chars (GTK_LABEL (label), 7);
+  gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (list_item, label);
+}
+
+static void
+shape_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  GtkWidget *label = cell_label_new ();
+
+  gtk_label_set_xalign (GTK_LABEL (label), 1.0f);
+  /* room for "120 of 120 × 400" once width removes units: columns do not
+   * grow after they were first measured */
+  gtk_label_set_width_chars (GTK_LABEL (label), 13);
   gtk_widget_add_css_class (label, "numeric");
   gtk_list_item_set_child (list_item, label);
 }
@@ -81,11 +99,9 @@ status_setup_cb (GtkSignalListItemFactory *factory,
 {
   GtkWidget *label = cell_label_new ();
 
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_NONE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_width_chars (GTK_LABEL (label), 24);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+  /* One line, so every row keeps its height (the whole text is the
+   * tooltip): the table is measured with no width to wrap to. */
+  gtk_label_set_width_chars (GTK_LABEL (label), 12);
   gtk_widget_add_css_class (label, "caption");
   gtk_list_item_set_child (list_item, label);
 }
@@ -163,6 +179,29 @@ status_changed_cb (LatheLayerItem *item,
                    GtkLabel       *label)
 {
   gtk_label_set_label (label, lathe_layer_item_get_status (item));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (label), lathe_layer_item_get_status (item));
+}
+
+static void
+sqnr_changed_cb (LatheLayerItem *item,
+                 GParamSpec     *pspec,
+                 GtkLabel       *label)
+{
+  gtk_label_set_label (label, lathe_layer_item_get_sqnr (item));
+}
+
+static void
+sqnr_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item,
+              LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  gtk_widget_set_tooltip_text (label, _("Signal-to-noise ratio of the compressed weights against the original ones"));
+  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
+  g_signal_connect_object (item, "notify::sqnr", G_CALLBACK (sqnr_changed_cb), label, 0);
+  sqnr_changed_cb (item, NULL, GTK_LABEL (label));
 }
 
 static void
@@ -187,6 +226,9 @@ cell_unbind_cb (GtkSignalListItemFactory *factory,
   GtkWidget *child = gtk_list_item_get_child (list_item);
   LatheLayerItem *item;
 
+  /* a slider cell keeps the item on its scale */
+  if (GTK_IS_BOX (child))
+    child = gtk_widget_get_first_child (child);
   if (child == NULL || (item = g_object_steal_data (G_OBJECT (child), CELL_ITEM)) == NULL)
     return;
   g_signal_handlers_disconnect_by_data (item, child);
@@ -194,23 +236,6 @@ cell_unbind_cb (GtkSignalListItemFactory *factory,
 
 /* ---------------------------------------------------------------------- */
 /* Sliders                                                                  */
-
-static char *
-format_bits_cb (GtkScale *scale,
-                double    value,
-                gpointer  user_data)
-{
-  return g_strdup_printf ("%d", lathe_bits_for_position (value));
-}
-
-static char *
-format_percent_cb (GtkScale *scale,
-                   double    value,
-                   gpointer  user_data)
-{
-  /* translators: a slider's value in percent */
-  return g_strdup_printf (_("%.0f %%"), value);
-}
 
 static double
 slider_value (LatheLayerItem *item,
@@ -225,22 +250,32 @@ slider_value (LatheLayerItem *item,
     }
 }
 
+/* The value beside the scale and, for screen readers, as its value text
+ * (a bits scale's position is not its value). */
 static void
-update_value_text (GtkRange *range,
-                   Slider    slider)
+show_value (GtkRange *range,
+            Slider    slider)
 {
+  GtkLabel *label = g_object_get_data (G_OBJECT (range), "lathe-value");
   double value = gtk_range_get_value (range);
-  g_autofree char *text = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *spoken = NULL;
 
   if (slider == SLIDER_BITS)
     {
       int bits = lathe_bits_for_position (value);
+      shown = g_strdup_printf ("%d", bits);
       /* translators: a bits slider's value as a screen reader says it */
-      text = g_strdup_printf (ngettext ("%d bit", "%d bits", bits), bits);
+      spoken = g_strdup_printf (ngettext ("%d bit", "%d bits", bits), bits);
     }
   else
-    text = g_strdup_printf (_("%.0f %%"), value);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (range), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, text, -1);
+    {
+      /* translators: a slider's value in percent */
+      shown = g_strdup_printf (_("%.0f %%"), value);
+      spoken = g_strdup (shown);
+    }
+  gtk_label_set_label (label, shown);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (range), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, spoken, -1);
 }
 
 static void
@@ -251,7 +286,7 @@ scale_value_changed_cb (GtkRange *range,
   LatheLayerItem *item = g_object_get_data (G_OBJECT (range), CELL_ITEM);
   double value = gtk_range_get_value (range);
 
-  update_value_text (range, slider);
+  show_value (range, slider);
   if (item == NULL)
     return;
   switch (slider)
@@ -273,12 +308,16 @@ item_slider_changed_cb (LatheLayerItem *item,
   gtk_range_set_value (range, slider_value (item, slider));
 }
 
+/* A cell: the scale, then its value in a label of fixed width so every
+ * row's trough has the same length. */
 static void
 slider_setup (GtkListItem *list_item,
               Slider       slider)
 {
   GtkAdjustment *adjustment;
+  GtkWidget *box;
   GtkWidget *scale;
+  GtkWidget *value;
 
   switch (slider)
     {
@@ -294,19 +333,25 @@ slider_setup (GtkListItem *list_item,
     default:
       g_assert_not_reached ();
     }
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   scale = gtk_scale_new (GTK_ORIENTATION_HORIZONTAL, adjustment);
-  gtk_scale_set_draw_value (GTK_SCALE (scale), TRUE);
-  gtk_scale_set_value_pos (GTK_SCALE (scale), GTK_POS_RIGHT);
-  gtk_scale_set_digits (GTK_SCALE (scale), 0);
+  gtk_scale_set_draw_value (GTK_SCALE (scale), FALSE);
   gtk_range_set_round_digits (GTK_RANGE (scale), 0);
-  gtk_scale_set_format_value_func (GTK_SCALE (scale),
-                                   slider == SLIDER_BITS ? format_bits_cb : format_percent_cb,
-                                   NULL, NULL);
   gtk_widget_set_hexpand (scale, TRUE);
+  value = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (value), 1.0f);
+  gtk_label_set_width_chars (GTK_LABEL (value), 4);
+  gtk_widget_add_css_class (value, "numeric");
+  /* the scale's own value text says the same to a screen reader */
+  gtk_accessible_update_state (GTK_ACCESSIBLE (value), GTK_ACCESSIBLE_STATE_HIDDEN, TRUE, -1);
+  gtk_box_append (GTK_BOX (box), scale);
+  gtk_box_append (GTK_BOX (box), value);
+
   g_object_set_data (G_OBJECT (scale), "lathe-slider", GINT_TO_POINTER (slider));
+  g_object_set_data (G_OBJECT (scale), "lathe-value", value);
   g_signal_connect (scale, "value-changed", G_CALLBACK (scale_value_changed_cb), GINT_TO_POINTER (slider));
-  update_value_text (GTK_RANGE (scale), slider);
-  gtk_list_item_set_child (list_item, scale);
+  show_value (GTK_RANGE (scale), slider);
+  gtk_list_item_set_child (list_item, box);
 }
 
 static void
@@ -319,7 +364,8 @@ slider_bind (GtkListItem *list_item,
     [SLIDER_WIDTH] = "notify::width",
   };
   LatheLayerItem *item = gtk_list_item_get_item (list_item);
-  GtkWidget *scale = gtk_list_item_get_child (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *scale = gtk_widget_get_first_child (box);
   const char *name = lathe_layer_item_get_name (item);
   g_autofree char *label = NULL;
 
@@ -336,8 +382,8 @@ slider_bind (GtkListItem *list_item,
     case SLIDER_WIDTH:
       /* translators: accessible name of a slider; %s is a layer's name */
       label = g_strdup_printf (_("Width for %s"), name);
-      gtk_widget_set_sensitive (scale, lathe_layer_item_get_width_reason (item) == NULL);
-      gtk_widget_set_tooltip_text (scale, lathe_layer_item_get_width_reason (item));
+      gtk_widget_set_sensitive (box, lathe_layer_item_get_width_reason (item) == NULL);
+      gtk_widget_set_tooltip_text (box, lathe_layer_item_get_width_reason (item));
       break;
     default:
       g_assert_not_reached ();
@@ -425,11 +471,13 @@ lathe_layer_table_class_init (LatheLayerTableClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, dim_label_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, number_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, status_setup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, shape_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, name_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, op_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, shape_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, stored_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, status_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sqnr_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, cell_unbind_cb);
   gtk_widget_class_bind_template_callback (widget_class, bits_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, bits_bind_cb);

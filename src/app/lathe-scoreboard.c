@@ -18,6 +18,7 @@ struct _LatheScoreboard {
   GtkSpinner         *spinner;
 
   LatheSessionResult *baseline;
+  LatheSessionResult *subset_baseline;
 };
 
 G_DEFINE_FINAL_TYPE (LatheScoreboard, lathe_scoreboard, GTK_TYPE_WIDGET)
@@ -33,6 +34,7 @@ lathe_scoreboard_dispose (GObject *object)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_pointer (&self->baseline, lathe_session_result_unref);
+  g_clear_pointer (&self->subset_baseline, lathe_session_result_unref);
   G_OBJECT_CLASS (lathe_scoreboard_parent_class)->dispose (object);
 }
 
@@ -85,7 +87,8 @@ set_delta_style (LatheScoreboard *self,
 
 void
 lathe_scoreboard_set_baseline (LatheScoreboard    *self,
-                               LatheSessionResult *baseline)
+                               LatheSessionResult *baseline,
+                               LatheSessionResult *subset_baseline)
 {
   g_autofree char *size = NULL;
   g_autofree char *accuracy = NULL;
@@ -96,7 +99,10 @@ lathe_scoreboard_set_baseline (LatheScoreboard    *self,
   g_return_if_fail (baseline != NULL);
 
   g_clear_pointer (&self->baseline, lathe_session_result_unref);
+  g_clear_pointer (&self->subset_baseline, lathe_session_result_unref);
   self->baseline = lathe_session_result_ref (baseline);
+  if (subset_baseline != NULL)
+    self->subset_baseline = lathe_session_result_ref (subset_baseline);
 
   size = g_format_size (baseline->baseline_bytes);
   accuracy = lathe_format_accuracy (baseline->accuracy);
@@ -108,6 +114,7 @@ lathe_scoreboard_set_baseline (LatheScoreboard    *self,
   gtk_label_set_label (self->size_detail_label, _("As stored in the file"));
   gtk_label_set_label (self->accuracy_label, accuracy);
   gtk_label_set_label (self->accuracy_delta_label, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), FALSE);
   gtk_label_set_label (self->accuracy_note_label, note);
   gtk_label_set_label (self->fidelity_label, fidelity);
   set_delta_style (self, 0.0);
@@ -130,7 +137,12 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
   g_return_if_fail (LATHE_IS_SCOREBOARD (self));
   g_return_if_fail (result != NULL);
 
-  base_accuracy = self->baseline ? self->baseline->accuracy : result->accuracy;
+  /* Both figures on the same samples: an early figure from the subset is
+   * compared with the source model on that subset. */
+  if (result->stage == LATHE_STAGE_SUBSET && self->subset_baseline != NULL)
+    base_accuracy = self->subset_baseline->accuracy;
+  else
+    base_accuracy = self->baseline ? self->baseline->accuracy : result->accuracy;
 
   size = lathe_format_size_change (result->baseline_bytes, result->packed_bytes);
   ratio = lathe_format_size_ratio (result->baseline_bytes, result->packed_bytes);
@@ -153,6 +165,7 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
   gtk_label_set_label (self->size_detail_label, ratio);
   gtk_label_set_label (self->accuracy_label, accuracy);
   gtk_label_set_label (self->accuracy_delta_label, delta);
+  gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), TRUE);
   gtk_label_set_label (self->accuracy_note_label, note);
   gtk_label_set_label (self->fidelity_label, fidelity);
   set_delta_style (self, result->accuracy - base_accuracy);

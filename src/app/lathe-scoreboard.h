@@ -14,10 +14,12 @@ G_DECLARE_FINAL_TYPE (LatheScoreboard, lathe_scoreboard, LATHE, SCOREBOARD, GtkW
  * accuracy before → after with its change, fidelity, and whether a
  * measurement is under way. */
 GtkWidget *lathe_scoreboard_new            (void);
-/* The source model's figures; forgets any result. */
+/* The source model's figures on the full set and on the subset (or NULL);
+ * forgets any result. */
 void       lathe_scoreboard_set_baseline   (LatheScoreboard    *self,
-                                            LatheSessionResult *baseline);
-/* A measured plan, compared with the baseline. */
+                                            LatheSessionResult *baseline,
+                                            LatheSessionResult *subset_baseline);
+/* A measured plan, compared with the baseline on the same samples. */
 void       lathe_scoreboard_set_result     (LatheScoreboard    *self,
                                             LatheSessionResult *result);
 void       lathe_scoreboard_set_evaluating (LatheScoreboard    *self,

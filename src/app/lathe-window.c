@@ -336,6 +336,7 @@ typedef struct {
   GFile              *file;
   LatheSession       *session;
   LatheSessionResult *baseline;
+  LatheSessionResult *subset_baseline;
   gboolean            default_norm;
 } Load;
 
@@ -347,6 +348,7 @@ load_free (gpointer data)
   g_clear_object (&load->file);
   g_clear_object (&load->session);
   g_clear_pointer (&load->baseline, lathe_session_result_unref);
+  g_clear_pointer (&load->subset_baseline, lathe_session_result_unref);
   g_free (load);
 }
 
@@ -365,6 +367,7 @@ load_thread (GTask        *task,
   g_autoptr(LatheDataset) data = NULL;
   g_autoptr(GArray) mean = NULL;
   g_autoptr(GArray) std = NULL;
+  g_autoptr(LathePlan) identity = NULL;
   g_autoptr(GError) error = NULL;
 
   if (path == NULL)
@@ -393,6 +396,14 @@ load_thread (GTask        *task,
                                            std ? (const float *) (gpointer) std->data : NULL,
                                            mean ? mean->len : 0, &error)) ||
       !(load->baseline = lathe_session_get_baseline (load->session, cancellable, &error)))
+    goto fail;
+
+  /* The source model on the subset, so that an early figure is compared
+   * with the same samples: a plan that changes nothing, BN included. */
+  identity = lathe_plan_new ();
+  identity->fold_bn = FALSE;
+  if (!(load->subset_baseline = lathe_session_evaluate (load->session, identity, LATHE_STAGE_SUBSET,
+                                                        cancellable, &error)))
     goto fail;
 
   g_task_return_boolean (task, TRUE);
@@ -483,7 +494,7 @@ install_model (LatheWindow *self,
   gtk_adjustment_set_value (self->global_bits_adjustment, lathe_position_for_bits (32));
   gtk_adjustment_set_value (self->global_sparsity_adjustment, 0);
   gtk_adjustment_set_value (self->global_width_adjustment, 100);
-  lathe_scoreboard_set_baseline (self->scoreboard, self->baseline);
+  lathe_scoreboard_set_baseline (self->scoreboard, self->baseline, load->subset_baseline);
   queue_plan (self);
 
   adw_window_title_set_subtitle (self->window_title, name);

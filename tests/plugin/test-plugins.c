@@ -54,6 +54,7 @@ static const struct {
   { "broken-name",     "calls itself 'broken-register', its keyfile 'broken-name'" },
   { "broken-register", "lathe_plugin_register() of 'broken-register' failed" },
   { "broken-kind",     "does not implement LatheQuantizer" },
+  { "broken-undefined", "undefined symbol: lathe_engine_function_from_the_future" },
   { "malformed",       "malformed.plugin" },
   { "no-kind",         "no Kind key" },
   { "bad-kind",        "Kind=sharpener: expected quantizer, pruner or exporter" },
@@ -112,6 +113,7 @@ make_broken_dir (void)
   write_keyfile (broken_dir, "broken-name", "pruner", "1", BROKEN_REGISTER_MODULE);
   write_keyfile (broken_dir, "broken-register", "pruner", "1", BROKEN_REGISTER_MODULE);
   write_keyfile (broken_dir, "broken-kind", "quantizer", "1", BROKEN_KIND_MODULE);
+  write_keyfile (broken_dir, "broken-undefined", "pruner", "1", BROKEN_UNDEFINED_MODULE);
 
   write_file (broken_dir, "malformed.plugin", "this is not a key file\n[Plugin\n");
   write_file (broken_dir, "no-kind.plugin", "[Plugin]\nName=no-kind\nABI=1\nModule=x\n");
@@ -280,6 +282,12 @@ test_instantiate (void)
   g_assert_error (error, LATHE_PLUGIN_ERROR, LATHE_PLUGIN_ERROR_UNUSABLE);
   g_assert_nonnull (strstr (error->message, "the pruner plugin 'broken-abi' is unusable: "));
   g_assert_nonnull (strstr (error->message, "built for ABI 2, this Lathe needs 1"));
+  g_clear_error (&error);
+
+  /* A keyfile too broken to say its kind is still reported as unusable. */
+  g_assert_null (lathe_plugin_registry_get_pruner (registry, "malformed", &error));
+  g_assert_error (error, LATHE_PLUGIN_ERROR, LATHE_PLUGIN_ERROR_UNUSABLE);
+  g_assert_true (g_str_has_prefix (error->message, "the pruner plugin 'malformed' is unusable: "));
   g_clear_error (&error);
 }
 
@@ -487,6 +495,7 @@ test_quantizers (void)
   memcpy (a, w, n * sizeof (float));
   memcpy (b, w, n * sizeof (float));
   g_assert_true (lathe_plugin_registry_set_param (G_OBJECT (palette), "iterations", "3", &error));
+  lathe_layer_settings_clear (&s);
   lathe_layer_settings_init_defaults (&s);
   s.bits = 3;
   s.granularity = LATHE_GRANULARITY_CHANNEL;
