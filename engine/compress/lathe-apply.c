@@ -13,8 +13,10 @@
 #include "eval/lathe-evaluator.h"
 #include "eval/lathe-executor.h"
 #include "graph/lathe-op.h"
+#include "plugin/lathe-plugin-registry.h"
+#include "plugin/lathe-pruner.h"
+#include "plugin/lathe-quantizer.h"
 
-#define PALETTE_ITERATIONS_DEFAULT 20
 
 static const int group_sizes[] = LATHE_GROUP_SIZES;
 
@@ -75,14 +77,37 @@ fail (GError    **error,
   return FALSE;
 }
 
-static int
-plan_int_param (const LathePlan *plan,
-                const char      *key,
-                int              fallback)
+/* The plan's methods, made once per apply through the plugin registry with
+ * the plan's "method.param" values set. */
+static GObject *
+method_for (GHashTable       *methods,
+            LathePluginKind   kind,
+            const char       *name,
+            const LathePlan  *plan,
+            GError          **error)
 {
-  const char *v = g_hash_table_lookup (plan->params, key);
-  return v ? (int) g_ascii_strtoll (v, NULL, 10) : fallback;
+  GObject *method = g_hash_table_lookup (methods, name);
+  GHashTableIter iter;
+  gpointer key, value;
+  gsize len = strlen (name);
+
+  if (method != NULL)
+    return method;
+  method = lathe_plugin_registry_create (lathe_plugin_registry_get_default (), kind, name, error);
+  if (method == NULL)
+    return NULL;
+  g_hash_table_iter_init (&iter, plan->params);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (strncmp (key, name, len) == 0 && ((const char *) key)[len] == '.' &&
+        !lathe_plugin_registry_set_param (method, (const char *) key + len + 1, value, error))
+      {
+        g_object_unref (method);
+        return NULL;
+      }
+  g_hash_table_insert (methods, g_strdup (name), method);
+  return method;
 }
+
 
 gboolean
 lathe_plan_validate (const LathePlan  *plan,
@@ -105,33 +130,34 @@ lathe_plan_validate (const LathePlan  *plan,
         return FALSE;
       }
 
+  /* "method.param" values are checked by the method itself. */
   g_hash_table_iter_init (&iter, plan->params);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      if (g_str_equal (key, "palette.iterations"))
-        {
-          guint64 n;
-          if (!g_ascii_string_to_unsigned (value, 10, 1, 1000, &n, NULL))
-            {
-              g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
-                           "palette.iterations=%s: expected a whole number from 1 to 1000", (char *) value);
-              return FALSE;
-            }
-        }
-      else if (g_str_equal (key, "channel.norm"))
-        {
-          if (!g_str_equal (value, "l1") && !g_str_equal (value, "l2"))
-            {
-              g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
-                           "channel.norm=%s: expected l1 or l2", (char *) value);
-              return FALSE;
-            }
-        }
-      else
+      const char *dot = strchr (key, '.');
+      g_autofree char *method = dot ? g_strndup (key, dot - (const char *) key) : NULL;
+      g_autoptr(GObject) instance = NULL;
+      const LathePluginInfo *info;
+      g_autoptr(GError) local_error = NULL;
+
+      if (dot == NULL || dot[1] == '\0')
         {
           g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
-                       "unknown method parameter '%s' (known: palette.iterations, channel.norm)",
-                       (char *) key);
+                       "method parameter '%s': expected METHOD.PARAM", (char *) key);
+          return FALSE;
+        }
+      info = lathe_plugin_registry_lookup (lathe_plugin_registry_get_default (), method);
+      if (info == NULL ||
+          !(instance = lathe_plugin_registry_create (lathe_plugin_registry_get_default (), info->kind,
+                                                     method, &local_error)) ||
+          !lathe_plugin_registry_set_param (instance, dot + 1, value, &local_error))
+        {
+          if (local_error != NULL)
+            g_set_error_literal (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                                 local_error->message);
+          else
+            g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                         "%s: no plugin called '%s' (see lathe-cli plugins)", (char *) key, method);
           return FALSE;
         }
     }
@@ -147,10 +173,19 @@ lathe_plan_validate (const LathePlan  *plan,
       if (s.skip)
         continue;
       palette = g_strcmp0 (s.quantizer, "palette") == 0;
-      if (!palette && g_strcmp0 (s.quantizer, "uniform") != 0)
-        return fail (error, layer->name, "unknown quantizer '%s' (expected uniform or palette)", s.quantizer);
       if (!(s.bits == 32 || s.bits == 16 || (s.bits >= 1 && s.bits <= 8)))
         return fail (error, layer->name, "%d bits: expected 1 to 8, 16 or 32", s.bits);
+      if (s.bits < 32)
+        {
+          /* The quantizer is a plugin; it refuses settings that do not
+           * apply to it. */
+          g_autoptr(LatheQuantizer) q = NULL;
+          g_autoptr(GError) local_error = NULL;
+          if (!(q = lathe_plugin_registry_get_quantizer (lathe_plugin_registry_get_default (),
+                                                         s.quantizer, &local_error)) ||
+              !lathe_quantizer_supports (q, &s, &local_error))
+            return fail (error, layer->name, "%s", local_error->message);
+        }
       if (s.bits < 16)
         {
           if (palette && s.granularity == LATHE_GRANULARITY_GROUP)
@@ -1010,9 +1045,7 @@ lathe_apply_plan_full (LatheGraph               *base,
   g_autoptr(GPtrArray) owned_act = NULL;
   double **act = NULL;
   WidthState ws;
-  int palette_iterations = plan_int_param (plan, "palette.iterations", PALETTE_ITERATIONS_DEFAULT);
-  LatheNorm channel_norm = g_strcmp0 (g_hash_table_lookup (plan->params, "channel.norm"), "l1") == 0
-                           ? LATHE_NORM_L1 : LATHE_NORM_L2;
+  g_autoptr(GHashTable) methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   gboolean ok = FALSE;
 
   g_autofree LatheLayer *L = NULL;
@@ -1167,7 +1200,28 @@ lathe_apply_plan_full (LatheGraph               *base,
         sizes[m] = w->n;
         which[m] = i;
         if (!plan->global_sparsity)
-          lathe_prune_magnitude (flat[m], w->n, settings[i].sparsity, flat_keep[m]);
+          {
+            /* Per layer: the "magnitude" pruner plugin, which ranks the
+             * tensor's own flat order. One ranking across layers is not a
+             * per-layer method, so the global case calls the kernel. */
+            LathePruner *pruner = LATHE_PRUNER (method_for (methods, LATHE_PLUGIN_KIND_PRUNER, "magnitude", plan, error));
+            LatheWeightView flat_view = { flat[m], 1, w->n, 1 };
+            sizes[m] = w->n;
+            which[m] = i;
+            m++;
+            if (pruner == NULL ||
+                !lathe_pruner_prune (pruner, &flat_view, flat[m - 1], w->n, &settings[i], flat_keep[m - 1], error))
+              {
+                g_prefix_error (error, "layer '%s': ", L[i].name);
+                for (guint j = 0; j < m; j++)
+                  {
+                    g_free (flat[j]);
+                    g_free (flat_keep[j]);
+                  }
+                goto out;
+              }
+            continue;
+          }
         m++;
       }
     if (plan->global_sparsity && m > 0 && any_miss)
@@ -1210,26 +1264,27 @@ lathe_apply_plan_full (LatheGraph               *base,
 
       if (s->skip || hit[i] != NULL)
         continue;
-      if (s->pattern == LATHE_PATTERN_NM)
+      if (s->pattern == LATHE_PATTERN_NM || (s->pattern == LATHE_PATTERN_CHANNEL && s->sparsity > 0))
         {
-          if (!lathe_prune_nm (&view, s->nm_n, s->nm_m, keep[i], error))
+          /* Structured pruners are plugins working on units (view order). */
+          LathePruner *pruner = LATHE_PRUNER (method_for (methods, LATHE_PLUGIN_KIND_PRUNER,
+                                                          lathe_pattern_pruner (s->pattern), plan, error));
+          gsize dropped = 0;
+
+          if (pruner == NULL ||
+              !lathe_pruner_prune (pruner, &view, NULL, rows[i] * cols[i], s, keep[i], error))
             {
               g_prefix_error (error, "layer '%s': ", layer->name);
               goto out;
             }
-          sparsity[i] = 1.0 - (double) s->nm_n / s->nm_m;
-        }
-      else if (s->pattern == LATHE_PATTERN_CHANNEL && s->sparsity > 0)
-        {
-          g_autofree guint8 *row_keep = g_malloc (rows[i]);
-          gsize dropped = 0;
-          lathe_prune_channel (&view, s->sparsity, channel_norm, row_keep);
-          for (gsize r = 0; r < rows[i]; r++)
+          if (s->pattern == LATHE_PATTERN_NM)
+            sparsity[i] = 1.0 - (double) s->nm_n / s->nm_m;
+          else
             {
-              memset (keep[i] + r * cols[i], row_keep[r], cols[i]);
-              dropped += row_keep[r] == 0;
+              for (gsize r = 0; r < rows[i]; r++)
+                dropped += cols[i] > 0 && keep[i][r * cols[i]] == 0;
+              sparsity[i] = (double) dropped / rows[i];
             }
-          sparsity[i] = (double) dropped / rows[i];
         }
     }
 
@@ -1242,7 +1297,7 @@ lathe_apply_plan_full (LatheGraph               *base,
       LatheWeightView view = { views[i], rows[i], cols[i], layer->spatial };
       LatheSizeSpec spec = { 0 };
       LatheTensor *w = current (applied->graph, layer->weight_id);
-      LathePalette *palette = NULL;
+      gboolean palette_used = FALSE;
       double sig = 0, err = 0;
 
       if (hit[i] != NULL)
@@ -1277,28 +1332,23 @@ lathe_apply_plan_full (LatheGraph               *base,
           goto store;
         }
 
-      if (s->bits == 16)
+      if (s->bits < 32)
         {
-          lathe_quant_fp16 (&view);
-          r->fp16 = TRUE;
-        }
-      else if (s->bits < 16 && g_strcmp0 (s->quantizer, "palette") == 0)
-        {
-          if (!lathe_quant_palette (&view, s->bits, s->granularity == LATHE_GRANULARITY_CHANNEL,
-                                    palette_iterations, keep[i], &palette, error))
+          /* Quantizers are plugins, named by the plan ("uniform",
+           * "palette"); 16 bits is float16 in both. */
+          LatheQuantizer *quantizer = LATHE_QUANTIZER (method_for (methods, LATHE_PLUGIN_KIND_QUANTIZER,
+                                                                   s->quantizer, plan, error));
+          gboolean uniform = g_strcmp0 (s->quantizer, "uniform") == 0;
+
+          if (quantizer == NULL ||
+              !lathe_quantizer_quantize (quantizer, &view, s, keep[i],
+                                         uniform && s->bits < 16 ? &r->quantized : NULL, error))
             {
               g_prefix_error (error, "layer '%s': ", layer->name);
               goto out;
             }
-        }
-      else if (s->bits < 16)
-        {
-          if (!lathe_quant_uniform (&view, s->bits, s->granularity, s->group_size, s->affine, s->scale,
-                                    keep[i], &r->quantized, error))
-            {
-              g_prefix_error (error, "layer '%s': ", layer->name);
-              goto out;
-            }
+          r->fp16 = s->bits == 16;
+          palette_used = !uniform && s->bits < 16;
         }
 
       {
@@ -1322,10 +1372,11 @@ lathe_apply_plan_full (LatheGraph               *base,
       spec.cols = cols[i];
       spec.value_bits = s->bits;
       spec.kind = s->bits >= 16 ? LATHE_SIZE_DENSE
-                : palette != NULL ? LATHE_SIZE_PALETTE : LATHE_SIZE_UNIFORM;
+                : palette_used ? LATHE_SIZE_PALETTE : LATHE_SIZE_UNIFORM;
       spec.n_scales = r->quantized ? r->quantized->n_scales : 0;
       spec.affine = s->affine && r->quantized != NULL;
-      spec.n_codebooks = palette ? palette->n_codebooks : 0;
+      /* one codebook per tensor, or per unit */
+      spec.n_codebooks = !palette_used ? 0 : s->granularity == LATHE_GRANULARITY_CHANNEL ? rows[i] : 1;
       spec.pattern = s->pattern;
       spec.keep = keep[i];
       spec.nm_n = s->nm_n;
@@ -1339,12 +1390,11 @@ lathe_apply_plan_full (LatheGraph               *base,
             spec.kept_rows += keep[i][rr * cols[i]] != 0 || cols[i] == 0;
           if (r->quantized != NULL && r->quantized->scales_per_row > 0)
             spec.n_scales = spec.kept_rows * r->quantized->scales_per_row;
-          if (palette != NULL && palette->n_codebooks == rows[i])
+          if (palette_used && s->granularity == LATHE_GRANULARITY_CHANNEL)
             spec.n_codebooks = spec.kept_rows;
         }
       spec.pruned = sparsity[i] > 0;   /* dense: no index */
       r->packed_bytes = lathe_size_tensor (&spec, NULL);
-      g_clear_pointer (&palette, lathe_palette_free);
 
       r->status = describe (s, layer, folded[i], rows_before[i], rows[i], sparsity[i], width_note[i]);
 

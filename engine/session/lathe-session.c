@@ -97,6 +97,7 @@ struct _LatheSession {
   gboolean            use_cache;
   SampleSet           sets[2];
   LatheSessionResult *baseline;
+  LatheApplyCache    *apply_cache;  /* unchanged layers are not re-quantized */
   GMutex              eval_lock;    /* one evaluation at a time */
 
   GMainContext       *context;
@@ -165,6 +166,7 @@ lathe_session_finalize (GObject *object)
     sample_set_clear (&self->sets[s], n_layers);
   g_clear_pointer (&self->layers, g_ptr_array_unref);
   g_clear_pointer (&self->baseline, lathe_session_result_unref);
+  g_clear_pointer (&self->apply_cache, lathe_apply_cache_free);
   g_clear_pointer (&self->pending, lathe_plan_free);
   g_clear_object (&self->model);
   g_clear_object (&self->data);
@@ -205,6 +207,7 @@ lathe_session_init (LatheSession *self)
   self->subset_size = LATHE_SESSION_SUBSET_DEFAULT;
   self->cache_budget = LATHE_SESSION_CACHE_DEFAULT;
   self->use_cache = TRUE;
+  self->apply_cache = lathe_apply_cache_new ();
 }
 
 /* A fixed, class-stratified subset: each class gets its share (rounded),
@@ -729,7 +732,8 @@ evaluate_locked (LatheSession    *self,
 
   if (!(base = baseline_locked (self, cancellable, error)))
     return NULL;
-  if (!(applied = lathe_apply_plan (lathe_model_get_graph (self->model), self->layers, plan, error)))
+  if (!(applied = lathe_apply_plan_full (lathe_model_get_graph (self->model), self->layers, plan, NULL,
+                                         self->apply_cache, error)))
     return NULL;
   keys = cut_keys (self, plan);
   if (!run_set (self, applied->graph, &self->sets[stage], keys, &m, NULL, &cached, cancellable, error))

@@ -18,6 +18,7 @@
 #include "eval/lathe-executor.h"
 #include "graph/lathe-op.h"
 #include "onnx/lathe-model.h"
+#include "onnx/lathe-onnx.h"
 #include "onnx/lathe-onnx-writer.h"
 #include "../lathe-test-util.h"
 
@@ -882,6 +883,21 @@ test_mobilenet (void)
   want = run (masked, x);
   got = run (a->graph, x);
   g_assert_cmpfloat (max_diff (want, got), <=, SHRINK_ATOL);
+
+  /* the exported model carries the depthwise conv's new group */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) bytes = lathe_onnx_serialize (a->graph, NULL, &error);
+    g_autoptr(LatheGraph) reloaded = NULL;
+    g_autoptr(LatheTensor) again = NULL;
+
+    g_assert_no_error (error);
+    reloaded = lathe_onnx_parse_model (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                       "mobilenet.onnx", NULL, &error);
+    g_assert_no_error (error);
+    again = run (reloaded, x);
+    g_assert_cmpfloat (max_diff (got, again), ==, 0.0);
+  }
 
   /* folded: the depthwise BN goes into the depthwise conv */
   {
