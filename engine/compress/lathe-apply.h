@@ -55,7 +55,7 @@ typedef enum {
 #define LATHE_CALIBRATION_SAMPLES_DEFAULT 512
 
 /* Options beside the plan. Zero-filled means L2 importance. */
-typedef struct {
+typedef struct _LatheApplyOptions {
   LatheImportance  importance;
   LatheDataset    *calibration;          /* ACTIVATION: from the training split */
   guint            calibration_samples;  /* its first N samples; 0 → 512 */

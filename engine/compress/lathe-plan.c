@@ -131,6 +131,7 @@ lathe_plan_new (void)
   plan->layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, settings_free);
   plan->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   plan->fold_bn = TRUE;
+  plan->calibration_samples = 512;
   return plan;
 }
 
@@ -146,6 +147,9 @@ lathe_plan_copy (const LathePlan *plan)
   copy->global_sparsity = plan->global_sparsity;
   copy->fold_bn = plan->fold_bn;
   copy->seed = plan->seed;
+  copy->activation_importance = plan->activation_importance;
+  copy->calibration = g_strdup (plan->calibration);
+  copy->calibration_samples = plan->calibration_samples;
   g_hash_table_iter_init (&iter, plan->layers);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -167,6 +171,7 @@ lathe_plan_free (LathePlan *plan)
   lathe_layer_settings_clear (&plan->defaults);
   g_hash_table_unref (plan->layers);
   g_hash_table_unref (plan->params);
+  g_free (plan->calibration);
   g_free (plan);
 }
 

@@ -61,6 +61,12 @@ struct _LathePlan {
   gboolean            fold_bn;         /* fold BatchNormalization into Conv/Gemm first */
   GHashTable         *params;          /* "method.param" → value string (--set) */
   guint64             seed;
+  /* Width importance: FALSE ranks units by their weights' L2 norm, TRUE by
+   * mean |activation| over `calibration_samples` samples of `calibration`
+   * (a data spec from the training split, never the evaluation set). */
+  gboolean            activation_importance;
+  char               *calibration;
+  guint               calibration_samples;
 };
 
 LathePlan  *lathe_plan_new            (void);

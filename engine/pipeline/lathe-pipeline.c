@@ -26,7 +26,8 @@ static const char * const data_keys[] = { "spec", "mean", "std", "sha256", "subs
 static const char * const subset_keys[] = { "size", "seed", NULL };
 static const char * const defaults_keys[] = {
   "quantizer", "bits", "granularity", "affine", "scale", "pruner", "pattern",
-  "sparsity", "global_sparsity", "width", "fold_bn", "params", NULL
+  "sparsity", "global_sparsity", "width", "fold_bn", "params",
+  "importance", "calibration", "calibration_samples", NULL
 };
 static const char * const layer_keys[] = {
   "bits", "granularity", "affine", "scale", "quantizer", "sparsity", "pattern",
@@ -1080,6 +1081,31 @@ parse_setting (Ctx                *c,
     return get_bool (c, node, &plan->fold_bn);
   else if (plan != NULL && strcmp (key, "params") == 0)
     return parse_params (c, node, plan->params);
+  else if (plan != NULL && strcmp (key, "importance") == 0)
+    {
+      static const char * const choices[] = { "l2", "activation", NULL };
+      const char *v = NULL;
+      if (!get_choice (c, node, choices, &v))
+        return FALSE;
+      plan->activation_importance = g_str_equal (v, "activation");
+    }
+  else if (plan != NULL && strcmp (key, "calibration") == 0)
+    {
+      const char *v = NULL;
+      if (!get_nonempty_string (c, node, &v))
+        return FALSE;
+      g_free (plan->calibration);
+      plan->calibration = g_strdup (v);
+    }
+  else if (plan != NULL && strcmp (key, "calibration_samples") == 0)
+    {
+      gint64 v;
+      if (!get_int_min (c, node, 1, &v))
+        return FALSE;
+      if (v > G_MAXUINT)
+        return value_error (c, node, "at most 4294967295");
+      plan->calibration_samples = (guint) v;
+    }
   else
     g_assert_not_reached ();
   return TRUE;
@@ -1996,6 +2022,14 @@ w_defaults (Writer          *w,
   w_bool (w, "fold_bn", plan->fold_bn);
   if (plan->params != NULL && g_hash_table_size (plan->params) > 0)
     w_params (w, plan->params);
+  /* Written only when width ranks by activations, so plans that do not
+   * use it read as they always did. */
+  if (plan->activation_importance)
+    {
+      w_string (w, "importance", "activation");
+      w_string (w, "calibration", plan->calibration ? plan->calibration : "fashion-mnist:train");
+      w_uint (w, "calibration_samples", plan->calibration_samples);
+    }
   w_end (w);
 }
 

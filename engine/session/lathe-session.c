@@ -98,6 +98,8 @@ struct _LatheSession {
   SampleSet           sets[2];
   LatheSessionResult *baseline;
   LatheApplyCache    *apply_cache;  /* unchanged layers are not re-quantized */
+  LatheDataset       *calibration;  /* for activation importance, by spec */
+  char               *calibration_spec;
   GMutex              eval_lock;    /* one evaluation at a time */
 
   GMainContext       *context;
@@ -167,6 +169,8 @@ lathe_session_finalize (GObject *object)
   g_clear_pointer (&self->layers, g_ptr_array_unref);
   g_clear_pointer (&self->baseline, lathe_session_result_unref);
   g_clear_pointer (&self->apply_cache, lathe_apply_cache_free);
+  g_clear_object (&self->calibration);
+  g_free (self->calibration_spec);
   g_clear_pointer (&self->pending, lathe_plan_free);
   g_clear_object (&self->model);
   g_clear_object (&self->data);
@@ -438,7 +442,9 @@ cut_keys (LatheSession    *self,
 
   for (GList *l = names; l; l = l->next)
     g_string_append_printf (params, "%s=%s,", (char *) l->data, (char *) g_hash_table_lookup (plan->params, l->data));
-  g_string_append_printf (acc, "fold=%d;global=%d;%s|", plan->fold_bn, plan->global_sparsity, params->str);
+  g_string_append_printf (acc, "fold=%d;global=%d;importance=%d:%s:%u;%s|", plan->fold_bn, plan->global_sparsity,
+                          plan->activation_importance, plan->calibration ? plan->calibration : "",
+                          plan->calibration_samples, params->str);
   if (plan->global_sparsity)
     for (guint i = 0; i < n; i++)
       {
@@ -727,12 +733,34 @@ evaluate_locked (LatheSession    *self,
   g_autoptr(LatheMetrics) m = NULL;
   g_auto(GStrv) keys = NULL;
   LatheSessionResult *r;
+  LatheApplyOptions options = { 0 };
   gboolean cached = FALSE;
   gint64 t0 = g_get_monotonic_time ();
 
   if (!(base = baseline_locked (self, cancellable, error)))
     return NULL;
-  if (!(applied = lathe_apply_plan_full (lathe_model_get_graph (self->model), self->layers, plan, NULL,
+  if (plan->activation_importance)
+    {
+      const char *spec = plan->calibration ? plan->calibration : "fashion-mnist:train";
+
+      /* Loaded once per spec; the engine refuses the evaluation set. */
+      if (g_strcmp0 (spec, self->calibration_spec) != 0)
+        {
+          g_clear_object (&self->calibration);
+          g_clear_pointer (&self->calibration_spec, g_free);
+          if (!(self->calibration = lathe_dataset_new_from_spec (spec, cancellable, error)))
+            return NULL;
+          self->calibration_spec = g_strdup (spec);
+        }
+      options.importance = LATHE_IMPORTANCE_ACTIVATION;
+      options.calibration = self->calibration;
+      options.calibration_samples = plan->calibration_samples;
+      options.mean = self->mean;
+      options.std = self->std;
+      options.n_norm = self->n_channels;
+      options.evaluation_sha256 = lathe_dataset_get_sha256 (self->data);
+    }
+  if (!(applied = lathe_apply_plan_full (lathe_model_get_graph (self->model), self->layers, plan, &options,
                                          self->apply_cache, error)))
     return NULL;
   keys = cut_keys (self, plan);

@@ -99,6 +99,7 @@ static gboolean
 measure (LatheGraph             *graph,
          GPtrArray              *layers,
          const LathePlan        *plan,
+         const LatheApplyOptions *apply_options,
          LatheDataset           *dataset,
          const LatheEvalOptions *options,
          const gint32           *baseline_pred,
@@ -107,7 +108,7 @@ measure (LatheGraph             *graph,
          GError                **error)
 {
   m->notes = g_ptr_array_new_with_free_func (g_free);
-  if (!(m->applied = lathe_apply_plan (graph, layers, plan, error)) ||
+  if (!(m->applied = lathe_apply_plan_full (graph, layers, plan, apply_options, NULL, error)) ||
       !(m->onnx = lathe_cli_export (m->applied, layers, m->notes, &m->opset, error)))
     return FALSE;
   m->onnx_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, m->onnx);
@@ -328,6 +329,7 @@ lathe_cli_apply (int    argc,
   g_auto(Measure) m = { 0 };
   g_autoptr(LathePipeline) out = NULL;
   LatheEvalOptions options;
+  LatheApplyOptions apply_options = { 0 };
   LatheEvalResult baseline = { 0 };
   g_autofree char *pipeline_text = NULL;
   g_autofree char *report = NULL;
@@ -370,7 +372,8 @@ lathe_cli_apply (int    argc,
   baseline_bytes = lathe_graph_stored_bytes (lathe_model_get_graph (src.model));
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
-      !measure (lathe_model_get_graph (src.model), src.layers, src.plan, src.dataset, &options,
+      !lathe_cli_apply_options (src.plan, &data, src.dataset, &apply_options, &error) ||
+      !measure (lathe_model_get_graph (src.model), src.layers, src.plan, &apply_options, src.dataset, &options,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
 
@@ -452,6 +455,7 @@ out_error:
   status = lathe_cli_fail (error);
 out_status:
   lathe_eval_result_clear (&baseline);
+  lathe_cli_apply_options_clear (&apply_options);
   lathe_cli_data_clear (&data);
   lathe_cli_plan_clear (&plan_flags);
   return status;
@@ -475,6 +479,7 @@ lathe_cli_check (int    argc,
   g_auto(Source) src = { 0 };
   g_auto(Measure) m = { 0 };
   LatheEvalOptions options;
+  LatheApplyOptions apply_options = { 0 };
   LatheEvalResult baseline = { 0 };
   g_autoptr(GString) problems = g_string_new (NULL);
   double accuracy, recorded;
@@ -515,7 +520,8 @@ lathe_cli_check (int    argc,
   fill_options (&options, &data);
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
-      !measure (lathe_model_get_graph (src.model), src.layers, src.plan, src.dataset, &options,
+      !lathe_cli_apply_options (src.plan, &data, src.dataset, &apply_options, &error) ||
+      !measure (lathe_model_get_graph (src.model), src.layers, src.plan, &apply_options, src.dataset, &options,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
 
@@ -568,6 +574,7 @@ out_error:
   status = lathe_cli_fail (error);
 out_status:
   lathe_eval_result_clear (&baseline);
+  lathe_cli_apply_options_clear (&apply_options);
   lathe_cli_data_clear (&data);
   return status;
 }
@@ -613,6 +620,7 @@ lathe_cli_sweep (int    argc,
   g_autoptr(GPtrArray) layers = NULL;
   g_autoptr(GArray) bits = NULL, sparsity = NULL, width = NULL;
   LatheEvalOptions options;
+  LatheApplyOptions apply_options = { 0 };
   LatheEvalResult baseline = { 0 };
   LatheGraph *graph;
   guint64 baseline_bytes;
@@ -648,6 +656,19 @@ lathe_cli_sweep (int    argc,
   if (!lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;
 
+  /* The importance flags are the same for every row: calibration data is
+   * loaded once. */
+  {
+    LatheCliPlan row = plan_flags;
+    g_autoptr(LathePlan) first = NULL;
+    row.bits = g_array_index (bits, char *, 0);
+    row.sparsity = g_array_index (sparsity, char *, 0);
+    row.width = g_array_index (width, char *, 0);
+    first = lathe_cli_plan_build (&row, &error);
+    if (first == NULL || !lathe_cli_apply_options (first, &data, dataset, &apply_options, &error))
+      goto out_error;
+  }
+
   /* Every combination must be a valid plan before anything is printed. */
   for (guint b = 0; b < bits->len; b++)
     for (guint s = 0; s < sparsity->len; s++)
@@ -680,7 +701,7 @@ lathe_cli_sweep (int    argc,
           row.sparsity = g_array_index (sparsity, char *, s);
           row.width = g_array_index (width, char *, w);
           if (!(plan = lathe_cli_plan_build (&row, &error)) ||
-              !measure (graph, layers, plan, dataset, &options, baseline.predictions, "Evaluating", &m, &error))
+              !measure (graph, layers, plan, &apply_options, dataset, &options, baseline.predictions, "Evaluating", &m, &error))
             goto out_error;
           acc = lathe_metrics_accuracy (m.result.metrics);
           base = lathe_metrics_accuracy (baseline.metrics);
@@ -751,6 +772,7 @@ out_status:
     for (guint i = 0; i < width->len; i++)
       g_free (g_array_index (width, char *, i));
   lathe_eval_result_clear (&baseline);
+  lathe_cli_apply_options_clear (&apply_options);
   lathe_cli_data_clear (&data);
   lathe_cli_plan_clear (&plan_flags);
   return status;

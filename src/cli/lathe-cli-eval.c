@@ -55,6 +55,7 @@ lathe_cli_eval (int    argc,
   g_autoptr(GPtrArray) layers = NULL;
   g_autoptr(LatheApplied) applied = NULL;
   g_autoptr(GBytes) onnx = NULL;
+  LatheApplyOptions apply_options = { 0 };
   LatheEvalOptions options = { 0 };
   LatheEvalResult baseline = { 0 };
   LatheEvalResult result = { 0 };
@@ -100,7 +101,8 @@ lathe_cli_eval (int    argc,
     {
       if (!(plan = lathe_cli_plan_build (&plan_flags, &error)) ||
           !(layers = lathe_find_layers (graph, &error)) ||
-          !(applied = lathe_apply_plan (graph, layers, plan, &error)) ||
+          !lathe_cli_apply_options (plan, &data, dataset, &apply_options, &error) ||
+          !(applied = lathe_apply_plan_full (graph, layers, plan, &apply_options, NULL, &error)) ||
           !(onnx = lathe_cli_export (applied, layers, NULL, NULL, &error)))
         goto out_error;
       packed_bytes = applied->packed_bytes;
@@ -259,6 +261,7 @@ out_error:
 out_status:
   lathe_eval_result_clear (&baseline);
   lathe_eval_result_clear (&result);
+  lathe_cli_apply_options_clear (&apply_options);
   lathe_cli_data_clear (&data);
   lathe_cli_plan_clear (&plan_flags);
   return status;
@@ -280,43 +283,86 @@ lathe_cli_run (int    argc,
   g_autoptr(LatheModel) model = NULL;
   g_autoptr(LatheTensor) input = NULL;
   g_autoptr(LatheExecutor) exec = NULL;
+  g_autoptr(LathePlan) plan = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(LatheApplied) applied = NULL;
+  g_autoptr(LatheDataset) dataset = NULL;
+  LatheApplyOptions apply_options = { 0 };
+  LatheCliPlan plan_flags = { 0 };
+  LatheCliData data = { 0 };
+  LatheGraph *graph;
   LatheTensor *out;
   int status;
 
-  g_option_context_set_summary (context, "Run a model on an NPY input and write its first output as float32 NPY.");
+  g_option_context_set_summary (context,
+    "Run a model — as it is, or compressed by the plan flags — on an NPY input and write its\n"
+    "first output as float32 NPY.");
   g_option_context_add_main_entries (context, entries, NULL);
+  lathe_cli_data_add_options (&data, context);
+  lathe_cli_plan_add_options (&plan_flags, context);
   if (!lathe_cli_parse (context, &argc, &argv, &status))
-    return status;
+    goto out_status;
   if (argc != 2)
-    return lathe_cli_usage_error (context, "expected one MODEL.onnx");
+    {
+      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
+      goto out_status;
+    }
   if (input_path == NULL || output_path == NULL)
-    return lathe_cli_usage_error (context, "--input and --output are required");
+    {
+      status = lathe_cli_usage_error (context, "--input and --output are required");
+      goto out_status;
+    }
 
   if (!(model = lathe_model_new_from_file (argv[1], NULL, &error)) ||
       !(input = lathe_npy_read (input_path, &error)))
-    return lathe_cli_fail (error);
+    goto out_error;
+  graph = lathe_model_get_graph (model);
+  if (lathe_cli_plan_given (&plan_flags))
+    {
+      if (!(plan = lathe_cli_plan_build (&plan_flags, &error)) ||
+          !(layers = lathe_find_layers (graph, &error)))
+        goto out_error;
+      /* Only activation importance needs data: calibration is normalised
+       * as the evaluation data would be. */
+      if (plan->activation_importance &&
+          (!(dataset = lathe_cli_data_load (&data, model, &error)) ||
+           !lathe_cli_apply_options (plan, &data, dataset, &apply_options, &error)))
+        goto out_error;
+      if (!(applied = lathe_apply_plan_full (graph, layers, plan, &apply_options, NULL, &error)))
+        goto out_error;
+      graph = applied->graph;
+    }
   if (input->dtype != LATHE_DTYPE_FLOAT)
     {
       g_set_error (&error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_UNSUPPORTED,
                    "%s: %s data; run takes float32 (use eval for uint8 images)",
                    input_path, lathe_dtype_name (input->dtype));
-      return lathe_cli_fail (error);
+      goto out_error;
     }
 
-  exec = lathe_executor_new (lathe_model_get_graph (model));
+  exec = lathe_executor_new (graph);
   if (!lathe_executor_run (exec, 1, &input, &error))
     {
       g_prefix_error (&error, "%s: ", input_path);
-      return lathe_cli_fail (error);
+      goto out_error;
     }
   out = lathe_executor_get_output (exec, 0);
   if (out->dtype != LATHE_DTYPE_FLOAT)
     {
       g_set_error (&error, LATHE_EVAL_ERROR, LATHE_EVAL_ERROR_MODEL,
                    "the model's first output is %s; run writes float32", lathe_dtype_name (out->dtype));
-      return lathe_cli_fail (error);
+      goto out_error;
     }
   if (!lathe_npy_write (output_path, LATHE_DTYPE_FLOAT, out->ndim, out->dims, out->data, &error))
-    return lathe_cli_fail (error);
-  return LATHE_EXIT_OK;
+    goto out_error;
+  status = LATHE_EXIT_OK;
+  goto out_status;
+
+out_error:
+  status = lathe_cli_fail (error);
+out_status:
+  lathe_cli_apply_options_clear (&apply_options);
+  lathe_cli_plan_clear (&plan_flags);
+  lathe_cli_data_clear (&data);
+  return status;
 }

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "compress/lathe-apply.h"
 #include "core/lathe-error.h"
 #include "lathe-cli.h"
 
@@ -24,7 +25,10 @@ lathe_cli_plan_add_options (LatheCliPlan   *flags,
     { "width", 0, 0, G_OPTION_ARG_STRING, &flags->width, "Fraction of output units kept, 0.05–1", "W" },
     { "keep-bn", 0, 0, G_OPTION_ARG_NONE, &flags->keep_bn, "Keep BatchNormalization instead of folding it into the layer before", NULL },
     { "layer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags->layer, "Override one layer (repeatable); keys bits, granularity, affine, scale, quantizer, sparsity, pattern, width, skip", "NAME:key=value[,…]" },
-    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags->set, "A method parameter (repeatable): palette.iterations, channel.norm", "METHOD.PARAM=VALUE" },
+    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags->set, "A method parameter (repeatable), e.g. palette.iterations=30; see lathe-cli plugins", "METHOD.PARAM=VALUE" },
+    { "importance", 0, 0, G_OPTION_ARG_STRING, &flags->importance, "How width ranks units: weight L2 norm, or mean |activation| on calibration data", "l2|activation" },
+    { "calibration", 0, 0, G_OPTION_ARG_STRING, &flags->calibration, "Calibration data for activation importance (default fashion-mnist:train; never the evaluation set)", "SPEC" },
+    { "calibration-samples", 0, 0, G_OPTION_ARG_INT, &flags->calibration_samples, "Calibration samples to use (default 512)", "N" },
     { NULL }
   };
 
@@ -43,6 +47,8 @@ lathe_cli_plan_clear (LatheCliPlan *flags)
   g_clear_pointer (&flags->width, g_free);
   g_clear_pointer (&flags->layer, g_strfreev);
   g_clear_pointer (&flags->set, g_strfreev);
+  g_clear_pointer (&flags->importance, g_free);
+  g_clear_pointer (&flags->calibration, g_free);
 }
 
 gboolean
@@ -50,7 +56,8 @@ lathe_cli_plan_given (const LatheCliPlan *flags)
 {
   return flags->bits || flags->granularity || flags->affine || flags->scale || flags->quantizer ||
          flags->sparsity || flags->pattern || flags->global_sparsity || flags->width ||
-         flags->keep_bn || flags->layer || flags->set;
+         flags->keep_bn || flags->layer || flags->set || flags->importance || flags->calibration ||
+         flags->calibration_samples;
 }
 
 static gboolean
@@ -221,6 +228,32 @@ lathe_cli_plan_build (const LatheCliPlan *flags,
   d->set = 0;
   plan->global_sparsity = flags->global_sparsity;
   plan->fold_bn = !flags->keep_bn;
+  if (flags->importance != NULL)
+    {
+      if (!g_str_equal (flags->importance, "l2") && !g_str_equal (flags->importance, "activation"))
+        {
+          bad_value (error, "--importance", flags->importance, "l2 or activation");
+          return NULL;
+        }
+      plan->activation_importance = g_str_equal (flags->importance, "activation");
+    }
+  if ((flags->calibration != NULL || flags->calibration_samples != 0) && !plan->activation_importance)
+    {
+      g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                   "--calibration and --calibration-samples go with --importance activation");
+      return NULL;
+    }
+  if (flags->calibration_samples < 0)
+    {
+      bad_value (error, "--calibration-samples", "negative", "a positive number");
+      return NULL;
+    }
+  if (plan->activation_importance)
+    {
+      plan->calibration = g_strdup (flags->calibration ? flags->calibration : "fashion-mnist:train");
+      if (flags->calibration_samples > 0)
+        plan->calibration_samples = (guint) flags->calibration_samples;
+    }
 
   for (guint i = 0; flags->layer && flags->layer[i]; i++)
     {
@@ -278,4 +311,34 @@ lathe_cli_plan_build (const LatheCliPlan *flags,
       g_hash_table_insert (plan->params, g_strndup (flags->set[i], eq - flags->set[i]), g_strdup (eq + 1));
     }
   return g_steal_pointer (&plan);
+}
+
+gboolean
+lathe_cli_apply_options (const LathePlan    *plan,
+                         const LatheCliData *data,
+                         LatheDataset       *evaluation,
+                         LatheApplyOptions  *options,
+                         GError            **error)
+{
+  memset (options, 0, sizeof *options);
+  if (!plan->activation_importance)
+    return TRUE;
+  options->importance = LATHE_IMPORTANCE_ACTIVATION;
+  options->calibration = lathe_dataset_new_from_spec (plan->calibration ? plan->calibration
+                                                                        : "fashion-mnist:train",
+                                                      NULL, error);
+  if (options->calibration == NULL)
+    return FALSE;
+  options->calibration_samples = plan->calibration_samples;
+  options->mean = (const float *) data->mean_values->data;
+  options->std = (const float *) data->std_values->data;
+  options->n_norm = data->mean_values->len;
+  options->evaluation_sha256 = evaluation ? lathe_dataset_get_sha256 (evaluation) : NULL;
+  return TRUE;
+}
+
+void
+lathe_cli_apply_options_clear (LatheApplyOptions *options)
+{
+  g_clear_object (&options->calibration);
 }

@@ -54,6 +54,9 @@ typedef struct {
   gboolean  keep_bn;
   char    **layer;
   char    **set;
+  char     *importance;
+  char     *calibration;
+  int       calibration_samples;
 } LatheCliPlan;
 
 void           lathe_cli_plan_add_options (LatheCliPlan    *flags,
@@ -75,6 +78,17 @@ GBytes        *lathe_cli_export           (struct _LatheApplied *applied,
                                            GPtrArray       *notes,
                                            int             *out_opset,
                                            GError         **error);
+
+/* Options for applying `plan`: loads its calibration data when width
+ * ranks by activations (normalised like the evaluation data, which it
+ * must not be). Clear with lathe_cli_apply_options_clear(). */
+struct _LatheApplyOptions;
+gboolean       lathe_cli_apply_options    (const LathePlan *plan,
+                                           const LatheCliData *data,
+                                           LatheDataset    *evaluation,
+                                           struct _LatheApplyOptions *options,
+                                           GError         **error);
+void           lathe_cli_apply_options_clear (struct _LatheApplyOptions *options);
 
 /* Prints "lathe-cli: message" and returns the exit status for the error. */
 int            lathe_cli_fail             (const GError    *error);

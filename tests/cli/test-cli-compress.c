@@ -816,6 +816,40 @@ test_sweep_text (void)
   g_assert_cmpstr (lines[5], ==, "");
 }
 
+/* Width ranked by activations on training data: recorded in the pipeline,
+ * replayed by check; the evaluation set is refused as calibration data. */
+static void
+test_importance (void)
+{
+  g_autofree char *model = lathe_test_sample ("fashion-mlp.onnx");
+  g_autofree char *dir = g_dir_make_tmp ("lathe-cli-importance-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "art", NULL);
+  g_autofree char *pipeline = g_build_filename (out, "pipeline.json", NULL);
+  g_autofree char *text = NULL;
+  g_auto(Run) a = { 0 }, c = { 0 }, bad = { 0 }, lonely = { 0 };
+
+  if (!g_file_test (DATASET_FILE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("dataset-fashion-mnist is not installed");
+      return;
+    }
+  run_cli (&a, "apply", model, "--width", "0.5", "--importance", "activation",
+           "--calibration-samples", "128", "-o", out, NULL);
+  if (!expect_status (&a, 0, "apply --importance activation"))
+    return;
+  g_assert_true (g_file_get_contents (pipeline, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"importance\": \"activation\""));
+  g_assert_nonnull (strstr (text, "\"calibration_samples\": 128"));
+  run_cli (&c, "check", pipeline, NULL);
+  expect_status (&c, 0, "check of an activation-importance artifact");
+
+  run_cli (&bad, "eval", model, "--width", "0.5", "--importance", "activation",
+           "--calibration", "fashion-mnist:test", "--limit", "100", NULL);
+  expect_one_line_error (&bad, 2, "calibration on the evaluation set", "evaluation set", NULL);
+  run_cli (&lonely, "eval", model, "--calibration", "fashion-mnist:train", "--limit", "100", NULL);
+  expect_one_line_error (&lonely, 2, "--calibration without --importance", "--importance", NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -834,5 +868,6 @@ main (int argc, char **argv)
   g_test_add_func ("/lathe/cli-compress/bad-input/output-dir", test_bad_output_dir);
   g_test_add_func ("/lathe/cli-compress/sweep/json", test_sweep_json);
   g_test_add_func ("/lathe/cli-compress/sweep/text", test_sweep_text);
+  g_test_add_func ("/lathe/cli-compress/apply/importance", test_importance);
   return g_test_run ();
 }

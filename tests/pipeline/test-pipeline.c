@@ -622,6 +622,38 @@ test_truncated (void)
 }
 
 static void
+test_importance (void)
+{
+  g_autoptr(LathePipeline) p = NULL;
+  g_autoptr(LathePipeline) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *text2 = NULL;
+  const char *doc = "{\"format\": \"lathe-pipeline\", \"version\": 1, \"model\": {\"path\": \"m.onnx\"},"
+                    " \"defaults\": {\"width\": 0.5, \"importance\": \"activation\","
+                    " \"calibration\": \"fashion-mnist:train\", \"calibration_samples\": 256}}";
+  const char *bad = "{\"format\": \"lathe-pipeline\", \"version\": 1, \"model\": {\"path\": \"m.onnx\"},"
+                    " \"defaults\": {\"importance\": \"entropy\"}}";
+
+  p = lathe_pipeline_parse (doc, -1, "p.json", &error);
+  g_assert_no_error (error);
+  g_assert_true (p->plan->activation_importance);
+  g_assert_cmpstr (p->plan->calibration, ==, "fashion-mnist:train");
+  g_assert_cmpuint (p->plan->calibration_samples, ==, 256);
+  text = lathe_pipeline_to_json (p);
+  again = lathe_pipeline_parse (text, -1, "again.json", &error);
+  g_assert_no_error (error);
+  text2 = lathe_pipeline_to_json (again);
+  g_assert_cmpstr (text, ==, text2);
+
+  g_clear_pointer (&p, lathe_pipeline_free);
+  p = lathe_pipeline_parse (bad, -1, "p.json", &error);
+  g_assert_null (p);
+  g_assert_error (error, LATHE_PIPELINE_ERROR, LATHE_PIPELINE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "$.defaults.importance"));
+}
+
+static void
 test_check_layers (void)
 {
   g_autoptr(LathePipeline) p = parse_ok (example);
@@ -704,7 +736,10 @@ test_schema (void)
   JsonObject *schema, *written, *props, *defaults_schema;
 
   g_hash_table_insert (p->plan->params, g_strdup ("palette.iterations"), g_strdup ("20"));
-  text = lathe_pipeline_to_json (p);
+  /* the importance keys are written only for activation importance */
+  p->plan->activation_importance = TRUE;
+  p->plan->calibration = g_strdup ("fashion-mnist:train");
+    text = lathe_pipeline_to_json (p);
 
   json_parser_load_from_file (schema_parser, path, &error);
   g_assert_no_error (error);
@@ -819,6 +854,7 @@ main (int   argc,
   g_test_add_func ("/lathe/engine/pipeline/truncated", test_truncated);
   g_test_add_func ("/lathe/engine/pipeline/check-layers", test_check_layers);
   g_test_add_func ("/lathe/engine/pipeline/schema", test_schema);
+  g_test_add_func ("/lathe/engine/pipeline/importance", test_importance);
   g_test_add_func ("/lathe/engine/pipeline/resolve-path", test_resolve_path);
   g_test_add_func ("/lathe/engine/pipeline/save-load", test_save_load);
 
