@@ -14,14 +14,6 @@
 #include "core/lathe-error.h"
 #include "kernels/lathe-ops-private.h"
 
-/* Defined in lathe-ops-tensor.c. */
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_concat;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_gather;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_slice;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_constant;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_constant_of_shape;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_cast;
-
 /* Kernels exported (with a leading underscore) for tests/kernels/test-shape.c. */
 void _lathe_transpose     (const void    *src,
                            void          *dst,
@@ -35,17 +27,6 @@ void _lathe_transpose_ref (const void    *src,
                            guint          ndim,
                            const gint64  *in_dims,
                            const guint   *perm);
-
-/* Shared with lathe-ops-tensor.c. */
-G_GNUC_INTERNAL gboolean _lathe_shape_read_ints (const LatheNode    *node,
-                                                 const LatheTensor  *t,
-                                                 const char         *what,
-                                                 gint64            **values,
-                                                 gsize              *n,
-                                                 GError            **error);
-G_GNUC_INTERNAL gboolean _lathe_shape_check_storable (const LatheNode   *node,
-                                                      const LatheTensor *t,
-                                                      GError           **error);
 
 #define set_invalid(error, node, ...) \
   lathe_node_set_error (error, node, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_INVALID, __VA_ARGS__)
@@ -91,6 +72,22 @@ _lathe_shape_check_storable (const LatheNode   *node,
   if (!lathe_dtype_traits (t->dtype)->storable || lathe_dtype_size (t->dtype) == 0)
     {
       lathe_node_unsupported_type (error, node, t->dtype);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Refuses a shape (attribute or constant input) of more than
+ * LATHE_MAX_DIMS dimensions. */
+gboolean
+_lathe_shape_check_rank (const LatheNode  *node,
+                         gsize             rank,
+                         GError          **error)
+{
+  if (rank > LATHE_MAX_DIMS)
+    {
+      set_shape_error (error, node, "a shape of rank %" G_GSIZE_FORMAT ", at most %d is supported",
+                       rank, LATHE_MAX_DIMS);
       return FALSE;
     }
   return TRUE;
@@ -181,12 +178,8 @@ reshape_setup (LatheNode  *node,
           return FALSE;
         }
       shape = lathe_node_get_ints (node, "shape", &p->n_shape);
-      if (p->n_shape > LATHE_MAX_DIMS)
-        {
-          set_shape_error (error, node, "a shape of rank %" G_GSIZE_FORMAT ", at most %d is supported",
-                           p->n_shape, LATHE_MAX_DIMS);
-          return FALSE;
-        }
+      if (!_lathe_shape_check_rank (node, p->n_shape, error))
+        return FALSE;
       if (p->n_shape > 0)
         memcpy (p->shape, shape, p->n_shape * sizeof (gint64));
       p->from_attr = TRUE;
@@ -236,12 +229,8 @@ reshape_infer (LatheNode     *node,
       shape = owned;
     }
 
-  if (n_shape > LATHE_MAX_DIMS)
-    {
-      set_shape_error (error, node, "a shape of rank %" G_GSIZE_FORMAT ", at most %d is supported",
-                       n_shape, LATHE_MAX_DIMS);
-      return FALSE;
-    }
+  if (!_lathe_shape_check_rank (node, n_shape, error))
+    return FALSE;
 
   for (gsize i = 0; i < n_shape; i++)
     {
@@ -401,6 +390,20 @@ typedef struct {
 } AxesParams;
 
 static gboolean
+check_n_axes (LatheNode  *node,
+              gsize       n_axes,
+              GError    **error)
+{
+  if (n_axes > LATHE_MAX_DIMS)
+    {
+      set_shape_error (error, node, "%" G_GSIZE_FORMAT " axes, at most %d are supported",
+                       n_axes, LATHE_MAX_DIMS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 axes_setup (LatheNode  *node,
             gboolean    required,
             GError    **error)
@@ -423,12 +426,8 @@ axes_setup (LatheNode  *node,
     {
       const gint64 *axes = lathe_node_get_ints (node, "axes", &p->n_axes);
 
-      if (p->n_axes > LATHE_MAX_DIMS)
-        {
-          set_shape_error (error, node, "%" G_GSIZE_FORMAT " axes, at most %d are supported",
-                           p->n_axes, LATHE_MAX_DIMS);
-          return FALSE;
-        }
+      if (!check_n_axes (node, p->n_axes, error))
+        return FALSE;
       for (gsize i = 0; i < p->n_axes; i++)
         if (axes[i] < 0 && node->since < 11)
           {
@@ -478,16 +477,45 @@ axes_get (LatheNode    *node,
 
       if (!_lathe_shape_read_ints (node, inputs[1], "axes", &values, &n, error))
         return FALSE;
-      if (n > LATHE_MAX_DIMS)
-        {
-          set_shape_error (error, node, "%" G_GSIZE_FORMAT " axes, at most %d are supported",
-                           n, LATHE_MAX_DIMS);
-          return FALSE;
-        }
+      if (!check_n_axes (node, n, error))
+        return FALSE;
       if (n > 0)
         memcpy (axes, values, n * sizeof (gint64));
       *n_axes = n;
       *has = TRUE;
+    }
+  return TRUE;
+}
+
+/* Normalises the axes against rank and sets marked[] at each; with
+ * squeezed set (Squeeze), every marked axis of it must have size 1. */
+static gboolean
+mark_axes (LatheNode         *node,
+           const gint64      *axes,
+           gsize              n_axes,
+           guint              rank,
+           const LatheTensor *squeezed,
+           gboolean          *marked,
+           GError           **error)
+{
+  guint norm[LATHE_MAX_DIMS];
+
+  for (gsize i = 0; i < n_axes; i++)
+    {
+      if (!lathe_normalize_axis (node, axes[i], rank, &norm[i], error))
+        return FALSE;
+      if (squeezed != NULL && squeezed->dims[norm[i]] != 1)
+        {
+          set_shape_error (error, node, "cannot squeeze axis %" G_GINT64_FORMAT
+                           " of size %" G_GINT64_FORMAT, axes[i], squeezed->dims[norm[i]]);
+          return FALSE;
+        }
+      marked[norm[i]] = TRUE;
+    }
+  if (has_duplicate (norm, n_axes))
+    {
+      set_shape_error (error, node, "an axis is listed twice");
+      return FALSE;
     }
   return TRUE;
 }
@@ -508,7 +536,6 @@ squeeze_infer (LatheNode     *node,
 {
   LatheTensor *x = inputs[0];
   gint64 axes[LATHE_MAX_DIMS];
-  guint norm[LATHE_MAX_DIMS];
   gboolean drop[LATHE_MAX_DIMS] = { FALSE };
   gint64 dims[LATHE_MAX_DIMS];
   gsize n_axes;
@@ -527,23 +554,8 @@ squeeze_infer (LatheNode     *node,
           set_shape_error (error, node, "cannot squeeze a scalar");
           return FALSE;
         }
-      for (gsize i = 0; i < n_axes; i++)
-        {
-          if (!lathe_normalize_axis (node, axes[i], x->ndim, &norm[i], error))
-            return FALSE;
-          if (x->dims[norm[i]] != 1)
-            {
-              set_shape_error (error, node, "cannot squeeze axis %" G_GINT64_FORMAT
-                               " of size %" G_GINT64_FORMAT, axes[i], x->dims[norm[i]]);
-              return FALSE;
-            }
-          drop[norm[i]] = TRUE;
-        }
-      if (has_duplicate (norm, n_axes))
-        {
-          set_shape_error (error, node, "an axis is listed twice");
-          return FALSE;
-        }
+      if (!mark_axes (node, axes, n_axes, x->ndim, x, drop, error))
+        return FALSE;
     }
   else
     for (guint d = 0; d < x->ndim; d++)
@@ -589,7 +601,6 @@ unsqueeze_infer (LatheNode     *node,
 {
   LatheTensor *x = inputs[0];
   gint64 axes[LATHE_MAX_DIMS];
-  guint norm[LATHE_MAX_DIMS];
   gboolean inserted[LATHE_MAX_DIMS] = { FALSE };
   gint64 dims[LATHE_MAX_DIMS];
   gsize n_axes;
@@ -614,17 +625,8 @@ unsqueeze_infer (LatheNode     *node,
   rank = x->ndim + (guint) n_axes;
 
   /* axes index the output, so they are normalised against its rank */
-  for (gsize i = 0; i < n_axes; i++)
-    {
-      if (!lathe_normalize_axis (node, axes[i], rank, &norm[i], error))
-        return FALSE;
-      inserted[norm[i]] = TRUE;
-    }
-  if (has_duplicate (norm, n_axes))
-    {
-      set_shape_error (error, node, "an axis is listed twice");
-      return FALSE;
-    }
+  if (!mark_axes (node, axes, n_axes, rank, NULL, inserted, error))
+    return FALSE;
 
   for (guint d = 0; d < rank; d++)
     dims[d] = inserted[d] ? 1 : x->dims[k++];

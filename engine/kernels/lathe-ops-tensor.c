@@ -11,24 +11,6 @@
 #include "core/lathe-error.h"
 #include "kernels/lathe-ops-private.h"
 
-/* Shared with lathe-ops-shape.c. */
-G_GNUC_INTERNAL gboolean _lathe_shape_read_ints (const LatheNode    *node,
-                                                 const LatheTensor  *t,
-                                                 const char         *what,
-                                                 gint64            **values,
-                                                 gsize              *n,
-                                                 GError            **error);
-G_GNUC_INTERNAL gboolean _lathe_shape_check_storable (const LatheNode   *node,
-                                                      const LatheTensor *t,
-                                                      GError           **error);
-
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_concat;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_gather;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_slice;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_constant;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_constant_of_shape;
-G_GNUC_INTERNAL extern const LatheOpDef _lathe_op_cast;
-
 #define set_invalid(error, node, ...) \
   lathe_node_set_error (error, node, LATHE_ONNX_ERROR, LATHE_ONNX_ERROR_INVALID, __VA_ARGS__)
 #define set_shape_error(error, node, ...) \
@@ -53,27 +35,37 @@ typedef struct {
 /* ---------------------------------------------------------------------- */
 /* Concat                                                                  */
 
+/* Reads the 'axis' attribute (default_axis when absent) into node->params;
+ * negative axes arrived at opset 11. */
 static gboolean
-concat_setup (LatheNode  *node,
-              GError    **error)
+axis_setup (LatheNode  *node,
+            gint64      default_axis,
+            GError    **error)
 {
   AxisParams *p = g_new0 (AxisParams, 1);
 
   node->params = p;
   node->params_free = g_free;
-  /* axis became required at opset 4; Concat-1 defaulted to 1 */
-  if (node->since >= 4 && lathe_node_get_attr (node, "axis") == NULL)
-    {
-      set_invalid (error, node, "the 'axis' attribute is required at opset %d", node->since);
-      return FALSE;
-    }
-  p->axis = lathe_node_get_int (node, "axis", 1);
+  p->axis = lathe_node_get_int (node, "axis", default_axis);
   if (p->axis < 0 && node->since < 11)
     {
       set_invalid (error, node, "negative axis %" G_GINT64_FORMAT " needs opset 11", p->axis);
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+concat_setup (LatheNode  *node,
+              GError    **error)
+{
+  /* axis became required at opset 4; Concat-1 defaulted to 1 */
+  if (node->since >= 4 && lathe_node_get_attr (node, "axis") == NULL)
+    {
+      set_invalid (error, node, "the 'axis' attribute is required at opset %d", node->since);
+      return FALSE;
+    }
+  return axis_setup (node, 1, error);
 }
 
 static gboolean
@@ -189,17 +181,7 @@ static gboolean
 gather_setup (LatheNode  *node,
               GError    **error)
 {
-  AxisParams *p = g_new0 (AxisParams, 1);
-
-  node->params = p;
-  node->params_free = g_free;
-  p->axis = lathe_node_get_int (node, "axis", 0);
-  if (p->axis < 0 && node->since < 11)
-    {
-      set_invalid (error, node, "negative axis %" G_GINT64_FORMAT " needs opset 11", p->axis);
-      return FALSE;
-    }
-  return TRUE;
+  return axis_setup (node, 0, error);
 }
 
 static inline gint64
@@ -419,6 +401,29 @@ slice_setup (LatheNode  *node,
   return TRUE;
 }
 
+/* Reads the constant ends, axes or steps input, which must hold as many
+ * values as starts (n). */
+static gboolean
+slice_read_input (LatheNode          *node,
+                  const LatheTensor  *t,
+                  const char         *what,
+                  gsize               n,
+                  gint64            **values,
+                  GError            **error)
+{
+  gsize got;
+
+  if (!_lathe_shape_read_ints (node, t, what, values, &got, error))
+    return FALSE;
+  if (got != n)
+    {
+      set_shape_error (error, node, "starts has %" G_GSIZE_FORMAT " values, %s %" G_GSIZE_FORMAT,
+                       n, what, got);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Works out the plan from the attributes (opset 1) or the constant inputs.
  * Called from infer() and again from run(), since one node serves plans
  * for several input shapes. Clamping follows the spec: negative starts and
@@ -433,7 +438,7 @@ slice_plan (LatheNode          *node,
   SliceParams *p = node->params;
   LatheTensor *x = inputs[0];
   g_autofree gint64 *starts = NULL, *ends = NULL, *axes = NULL, *steps = NULL;
-  gsize n, n_ends, n_axes, n_steps;
+  gsize n;
   gboolean seen[LATHE_MAX_DIMS] = { FALSE };
 
   for (guint d = 0; d < x->ndim; d++)
@@ -453,36 +458,14 @@ slice_plan (LatheNode          *node,
   else
     {
       if (!_lathe_shape_read_ints (node, inputs[1], "starts", &starts, &n, error) ||
-          !_lathe_shape_read_ints (node, inputs[2], "ends", &ends, &n_ends, error))
+          !slice_read_input (node, inputs[2], "ends", n, &ends, error))
         return FALSE;
-      if (n_ends != n)
-        {
-          set_shape_error (error, node, "starts has %" G_GSIZE_FORMAT " values, ends %" G_GSIZE_FORMAT,
-                           n, n_ends);
-          return FALSE;
-        }
-      if (node->n_inputs > 3 && inputs[3] != NULL)
-        {
-          if (!_lathe_shape_read_ints (node, inputs[3], "axes", &axes, &n_axes, error))
-            return FALSE;
-          if (n_axes != n)
-            {
-              set_shape_error (error, node, "starts has %" G_GSIZE_FORMAT " values, axes %" G_GSIZE_FORMAT,
-                               n, n_axes);
-              return FALSE;
-            }
-        }
-      if (node->n_inputs > 4 && inputs[4] != NULL)
-        {
-          if (!_lathe_shape_read_ints (node, inputs[4], "steps", &steps, &n_steps, error))
-            return FALSE;
-          if (n_steps != n)
-            {
-              set_shape_error (error, node, "starts has %" G_GSIZE_FORMAT " values, steps %" G_GSIZE_FORMAT,
-                               n, n_steps);
-              return FALSE;
-            }
-        }
+      if (node->n_inputs > 3 && inputs[3] != NULL &&
+          !slice_read_input (node, inputs[3], "axes", n, &axes, error))
+        return FALSE;
+      if (node->n_inputs > 4 && inputs[4] != NULL &&
+          !slice_read_input (node, inputs[4], "steps", n, &steps, error))
+        return FALSE;
     }
 
   if (n > x->ndim)
@@ -666,6 +649,21 @@ const LatheOpDef _lathe_op_slice = {
 /* ---------------------------------------------------------------------- */
 /* Constant                                                                */
 
+/* The 'value' attribute of Constant and ConstantOfShape: a tensor of a
+ * storable type. */
+static gboolean
+check_value_tensor (LatheNode        *node,
+                    const LatheAttr  *attr,
+                    GError          **error)
+{
+  if (attr->type != LATHE_ATTR_TENSOR || attr->t == NULL)
+    {
+      set_invalid (error, node, "attribute 'value' is not a tensor");
+      return FALSE;
+    }
+  return _lathe_shape_check_storable (node, attr->t, error);
+}
+
 static gboolean
 constant_setup (LatheNode  *node,
                 GError    **error)
@@ -701,12 +699,7 @@ constant_setup (LatheNode  *node,
 
   if (g_str_equal (attr->name, "value"))
     {
-      if (attr->type != LATHE_ATTR_TENSOR || attr->t == NULL)
-        {
-          set_invalid (error, node, "attribute 'value' is not a tensor");
-          return FALSE;
-        }
-      if (!_lathe_shape_check_storable (node, attr->t, error))
+      if (!check_value_tensor (node, attr, error))
         return FALSE;
       t = lathe_tensor_ref (attr->t);
     }
@@ -811,12 +804,7 @@ constant_of_shape_setup (LatheNode  *node,
     }
   else
     {
-      if (attr->type != LATHE_ATTR_TENSOR || attr->t == NULL)
-        {
-          set_invalid (error, node, "attribute 'value' is not a tensor");
-          return FALSE;
-        }
-      if (!_lathe_shape_check_storable (node, attr->t, error))
+      if (!check_value_tensor (node, attr, error))
         return FALSE;
       if (attr->t->n != 1)
         {
@@ -850,12 +838,8 @@ constant_of_shape_infer (LatheNode     *node,
     }
   if (!_lathe_shape_read_ints (node, shape, "shape", &dims, &n, error))
     return FALSE;
-  if (n > LATHE_MAX_DIMS)
-    {
-      set_shape_error (error, node, "a shape of rank %" G_GSIZE_FORMAT ", at most %d is supported",
-                       n, LATHE_MAX_DIMS);
-      return FALSE;
-    }
+  if (!_lathe_shape_check_rank (node, n, error))
+    return FALSE;
   for (gsize i = 0; i < n; i++)
     if (dims[i] < 0)
       {
