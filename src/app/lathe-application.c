@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-app"
 
+#include <locale.h>
+
 #include <glib/gi18n.h>
 
 #include "lathe-application.h"
@@ -147,7 +149,7 @@ about_activated (GSimpleAction *action,
                         "website", LATHE_HOMEPAGE,
                         "issue-url", LATHE_HOMEPAGE "/issues",
                         "license-type", GTK_LICENSE_MIT_X11,
-                        "copyright", "© The Lathe contributors",
+                        "copyright", _("© The Lathe contributors"),
                         NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
@@ -191,6 +193,22 @@ lathe_application_init (LatheApplication *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[MODEL.onnx…]"));
+}
+
+void
+lathe_application_init_i18n (void)
+{
+  const char *localedir = LOCALEDIR;
+
+#ifdef LATHE_BUILD_LOCALEDIR
+  if (g_file_test (LATHE_BUILD_LOCALEDIR, G_FILE_TEST_IS_DIR))
+    localedir = LATHE_BUILD_LOCALEDIR;
+#endif
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
 }
 
 LatheApplication *
