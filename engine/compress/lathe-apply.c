@@ -18,7 +18,6 @@
 #include "plugin/lathe-quantizer.h"
 
 
-static const int group_sizes[] = LATHE_GROUP_SIZES;
 
 static void
 layer_result_free (LatheLayerResult *r)
@@ -167,12 +166,10 @@ lathe_plan_validate (const LathePlan  *plan,
       LatheLayer *layer = g_ptr_array_index (layers, i);
       LatheLayerSettings *over = g_hash_table_lookup (plan->layers, layer->name);
       g_auto(LatheLayerSettings) s = { 0 };
-      gboolean palette;
 
       lathe_plan_resolve (plan, layer->name, &s);
       if (s.skip)
         continue;
-      palette = g_strcmp0 (s.quantizer, "palette") == 0;
       if (!(s.bits == 32 || s.bits == 16 || (s.bits >= 1 && s.bits <= 8)))
         return fail (error, layer->name, "%d bits: expected 1 to 8, 16 or 32", s.bits);
       if (s.bits < 32)
@@ -185,25 +182,6 @@ lathe_plan_validate (const LathePlan  *plan,
                                                          s.quantizer, &local_error)) ||
               !lathe_quantizer_supports (q, &s, &local_error))
             return fail (error, layer->name, "%s", local_error->message);
-        }
-      if (s.bits < 16)
-        {
-          if (palette && s.granularity == LATHE_GRANULARITY_GROUP)
-            return fail (error, layer->name, "the palette quantizer has one codebook per tensor or per channel, not per group");
-          if (palette && s.affine)
-            return fail (error, layer->name, "affine does not apply to the palette quantizer");
-          if (palette && s.scale == LATHE_SCALE_MSE)
-            return fail (error, layer->name, "scale=mse does not apply to the palette quantizer");
-          if (!palette && s.bits == 1 && s.affine)
-            return fail (error, layer->name, "1-bit weights are sign × scale; affine does not apply");
-          if (s.granularity == LATHE_GRANULARITY_GROUP)
-            {
-              gboolean ok = FALSE;
-              for (guint g = 0; g < G_N_ELEMENTS (group_sizes); g++)
-                ok |= s.group_size == group_sizes[g];
-              if (!ok)
-                return fail (error, layer->name, "group size %d: expected 16, 32, 64, 128 or 256", s.group_size);
-            }
         }
       if (!(s.sparsity >= 0.0 && s.sparsity <= 0.99))
         return fail (error, layer->name, "sparsity %g: expected 0 to 0.99", s.sparsity);

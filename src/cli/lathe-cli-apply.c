@@ -482,6 +482,7 @@ lathe_cli_check (int    argc,
   LatheApplyOptions apply_options = { 0 };
   LatheEvalResult baseline = { 0 };
   g_autoptr(GString) problems = g_string_new (NULL);
+  gboolean export_matches;
   double accuracy, recorded;
   int status;
 
@@ -525,7 +526,8 @@ lathe_cli_check (int    argc,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
 
-  if (g_strcmp0 (m.onnx_sha256, src.pipeline->results.model_sha256) != 0)
+  export_matches = g_strcmp0 (m.onnx_sha256, src.pipeline->results.model_sha256) == 0;
+  if (!export_matches)
     g_string_append_printf (problems, "model.onnx sha256 %.12s… differs from the recorded %.12s…\n",
                             m.onnx_sha256, src.pipeline->results.model_sha256 ? src.pipeline->results.model_sha256 : "(none)");
   if ((gint64) m.applied->packed_bytes != src.pipeline->results.size_bytes)
@@ -556,7 +558,8 @@ lathe_cli_check (int    argc,
                             accuracy, recorded, tolerance);
 
   g_print ("Pipeline  %s\n", argv[1]);
-  g_print ("Model     %s (sha256 %s)\n", src.model_path, problems->len && strstr (problems->str, "sha256") ? "differs" : "matches");
+  g_print ("Model     %s\n", src.model_path);
+  g_print ("Export    model.onnx sha256 %s the recorded one\n", export_matches ? "matches" : "differs from");
   g_print ("Accuracy  %.4f, recorded %.4f (tolerance %g)\n", accuracy, recorded, tolerance);
   if (problems->len > 0)
     {
