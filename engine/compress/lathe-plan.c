@@ -199,3 +199,59 @@ lathe_plan_resolve (const LathePlan    *plan,
   lathe_layer_settings_overlay (out, &plan->defaults,
                                 g_hash_table_lookup (plan->layers, name));
 }
+
+static gboolean
+params_equal (GHashTable *a,
+              GHashTable *b)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (g_hash_table_size (a) != g_hash_table_size (b))
+    return FALSE;
+  g_hash_table_iter_init (&iter, a);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_strcmp0 (value, g_hash_table_lookup (b, key)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Every layer named in `a` resolves the same in `b`. */
+static gboolean
+layers_resolve_alike (const LathePlan *a,
+                      const LathePlan *b)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, a->layers);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_auto(LatheLayerSettings) ra = { 0 };
+      g_auto(LatheLayerSettings) rb = { 0 };
+
+      lathe_plan_resolve (a, key, &ra);
+      lathe_plan_resolve (b, key, &rb);
+      if (!lathe_layer_settings_equal (&ra, &rb))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lathe_plan_equal (const LathePlan *a,
+                  const LathePlan *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  return lathe_layer_settings_equal (&a->defaults, &b->defaults) &&
+         a->global_sparsity == b->global_sparsity &&
+         a->fold_bn == b->fold_bn &&
+         a->seed == b->seed &&
+         a->activation_importance == b->activation_importance &&
+         g_strcmp0 (a->calibration, b->calibration) == 0 &&
+         a->calibration_samples == b->calibration_samples &&
+         params_equal (a->params, b->params) &&
+         layers_resolve_alike (a, b) &&
+         layers_resolve_alike (b, a);
+}

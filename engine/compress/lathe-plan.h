@@ -79,6 +79,10 @@ LatheLayerSettings *lathe_plan_layer  (LathePlan  *plan,
 void        lathe_plan_resolve        (const LathePlan    *plan,
                                        const char         *name,
                                        LatheLayerSettings *out);
+/* Same effect on every layer: an override equal to the default counts as
+ * no override. */
+gboolean    lathe_plan_equal          (const LathePlan    *a,
+                                       const LathePlan    *b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LathePlan, lathe_plan_free)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LatheLayerSettings, lathe_layer_settings_clear)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "compress/lathe-plan.h"
+#include "lathe-history.h"
 #include "lathe-layer-table.h"
 #include "lathe-scoreboard.h"
 #include "lathe-window.h"
@@ -8,7 +10,126 @@
 
 G_BEGIN_DECLS
 
+/* The window spans lathe-window.c (loading, results), -edit.c (plans,
+ * undo, presets) and -files.c (pipeline files, drag and drop, recent
+ * files); they share its struct here. */
+struct _LatheWindow {
+  AdwApplicationWindow  parent_instance;
+
+  /* template */
+  AdwWindowTitle       *window_title;
+  GtkRevealer          *error_revealer;
+  GtkLabel             *error_label;
+  AdwToastOverlay      *toast_overlay;
+  GtkStack             *stack;
+  GtkSpinner           *loading_spinner;
+  GtkLabel             *loading_label;
+  LatheScoreboard      *scoreboard;
+  GtkScale             *global_bits_scale;
+  GtkScale             *global_sparsity_scale;
+  GtkScale             *global_width_scale;
+  GtkLabel             *global_bits_value;
+  GtkLabel             *global_sparsity_value;
+  GtkLabel             *global_width_value;
+  GtkAdjustment        *global_bits_adjustment;
+  GtkAdjustment        *global_sparsity_adjustment;
+  GtkAdjustment        *global_width_adjustment;
+  LatheLayerTable      *layer_table;
+  GtkWidget            *recent_box;
+  GtkListBox           *recent_list;
+
+  GCancellable         *load_cancellable;
+  GtkNativeDialog      *chooser;
+
+  /* the open model */
+  GFile                *file;
+  LatheSession         *session;
+  LatheSessionResult   *baseline;
+  LatheSessionResult   *result;
+  GListStore           *layers;      /* LatheLayerItem */
+  guint                 plan_source;
+  guint64               generation;
+  gboolean              evaluating;
+
+  /* the data it is measured on */
+  char                 *data_spec;
+  GArray               *mean, *std;  /* of float; NULL: the model's own */
+
+  /* editing (lathe-window-edit.c) */
+  LathePlan            *base_plan;   /* what the sliders do not show: granularity, methods… */
+  LatheHistory         *history;
+  guint                 commit_source;
+  gboolean              pointer_down;
+  gboolean              restoring;
+  GPtrArray            *measured;    /* LatheMeasured*: every plan measured on this model */
+
+  GSettings            *settings;
+};
+
+/* A plan measured on the open model: a point on the size–accuracy plane. */
+typedef struct {
+  LathePlan *plan;
+  guint64    generation;
+  guint64    packed_bytes;
+  double     accuracy, lo, hi;
+  gboolean   full;          /* the whole evaluation set, not the subset */
+} LatheMeasured;
+
+void        lathe_measured_free            (LatheMeasured *m);
+
+void        _lathe_window_show_error       (LatheWindow     *self,
+                                            const char      *title,
+                                            const char      *detail);
+void        _lathe_window_toast            (LatheWindow     *self,
+                                            const char      *text);
+LathePlan  *_lathe_window_build_plan       (LatheWindow     *self);
+void        _lathe_window_queue_plan       (LatheWindow     *self);
+/* Opens a model, then shows `plan` (NULL: the uncompressed model);
+ * `data_spec` NULL: Fashion-MNIST; mean/std NULL: the model's own. */
+void        _lathe_window_open_full        (LatheWindow     *self,
+                                            GFile           *file,
+                                            const char      *data_spec,
+                                            GArray          *mean,
+                                            GArray          *std,
+                                            const LathePlan *plan,
+                                            const char      *plan_origin);
+
+/* lathe-window-edit.c */
+void        _lathe_window_edit_class_init  (GtkWidgetClass  *widget_class);
+void        _lathe_window_edit_init        (LatheWindow     *self);
+void        _lathe_window_edit_dispose     (LatheWindow     *self);
+/* A model was installed: `plan` becomes the only step. */
+void        _lathe_window_edit_start       (LatheWindow     *self,
+                                            const LathePlan *plan);
+/* A slider moved: commit a step when the interaction ends. */
+void        _lathe_window_plan_changed     (LatheWindow     *self);
+/* Shows `plan` in the sliders (and measures it). */
+void        _lathe_window_restore_plan     (LatheWindow     *self,
+                                            const LathePlan *plan);
+void        _lathe_window_plan_sent        (LatheWindow     *self,
+                                            const LathePlan *plan,
+                                            guint64          generation);
+void        _lathe_window_record_result    (LatheWindow     *self,
+                                            LatheSessionResult *result);
+LathePlan  *_lathe_window_default_plan     (LatheWindow     *self);
+
+/* lathe-window-files.c */
+void        _lathe_window_files_class_init (GtkWidgetClass  *widget_class);
+void        _lathe_window_files_init       (LatheWindow     *self);
+void        _lathe_window_note_recent      (LatheWindow     *self,
+                                            GFile           *file);
+/* Reads a pipeline file and opens its model with its data and plan. */
+gboolean    _lathe_window_open_pipeline    (LatheWindow     *self,
+                                            GFile           *file,
+                                            GError         **error);
+gboolean    _lathe_window_save_pipeline    (LatheWindow     *self,
+                                            GFile           *file,
+                                            GError         **error);
+
+
 /* For tests: what the window holds and shows. */
+LatheHistory       *_lathe_window_get_history            (LatheWindow *self);
+GPtrArray          *_lathe_window_get_measured           (LatheWindow *self);
 LatheScoreboard    *_lathe_window_get_scoreboard         (LatheWindow *self);
 LatheLayerTable    *_lathe_window_get_layer_table        (LatheWindow *self);
 GtkAdjustment      *_lathe_window_get_bits_adjustment     (LatheWindow *self);

@@ -14,43 +14,6 @@
 #define SAMPLE_MODEL "fashion-cnn.onnx"
 #define EVAL_DATA    "fashion-mnist"
 
-struct _LatheWindow {
-  AdwApplicationWindow  parent_instance;
-
-  /* template */
-  AdwWindowTitle       *window_title;
-  GtkRevealer          *error_revealer;
-  GtkLabel             *error_label;
-  AdwToastOverlay      *toast_overlay;
-  GtkStack             *stack;
-  GtkSpinner           *loading_spinner;
-  GtkLabel             *loading_label;
-  LatheScoreboard      *scoreboard;
-  GtkScale             *global_bits_scale;
-  GtkScale             *global_sparsity_scale;
-  GtkScale             *global_width_scale;
-  GtkLabel             *global_bits_value;
-  GtkLabel             *global_sparsity_value;
-  GtkLabel             *global_width_value;
-  GtkAdjustment        *global_bits_adjustment;
-  GtkAdjustment        *global_sparsity_adjustment;
-  GtkAdjustment        *global_width_adjustment;
-  LatheLayerTable      *layer_table;
-
-  GCancellable         *load_cancellable;
-  GtkNativeDialog      *chooser;
-
-  /* the open model */
-  GFile                *file;
-  LatheSession         *session;
-  LatheSessionResult   *baseline;
-  LatheSessionResult   *result;
-  GListStore           *layers;      /* LatheLayerItem */
-  guint                 plan_source;
-  guint64               generation;
-  gboolean              evaluating;
-};
-
 G_DEFINE_FINAL_TYPE (LatheWindow, lathe_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum {
@@ -65,15 +28,22 @@ static GParamSpec *properties[N_PROPS];
 /* ---------------------------------------------------------------------- */
 /* Messages                                                                 */
 
-static void
-show_error (LatheWindow *self,
-            const char  *title,
-            const char  *detail)
+void
+_lathe_window_show_error (LatheWindow *self,
+                          const char  *title,
+                          const char  *detail)
 {
   g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>\n%s", title, detail);
 
   gtk_label_set_markup (self->error_label, markup);
   gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+}
+
+void
+_lathe_window_toast (LatheWindow *self,
+                     const char  *text)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
 }
 
 static void
@@ -123,12 +93,23 @@ global_width (LatheWindow *self)
 }
 
 /* The global sliders are the plan's defaults; a layer whose slider differs
- * carries an override for that field only. */
-static LathePlan *
-build_plan (LatheWindow *self)
+ * carries an override for that field only. Everything the sliders do not
+ * show (granularity, methods, a pipeline file's parameters) comes from the
+ * base plan. */
+LathePlan *
+_lathe_window_build_plan (LatheWindow *self)
 {
-  LathePlan *plan = lathe_plan_new ();
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
+  LathePlan *plan = self->base_plan ? lathe_plan_copy (self->base_plan) : lathe_plan_new ();
+  guint n = self->layers ? g_list_model_get_n_items (G_LIST_MODEL (self->layers)) : 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, plan->layers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      LatheLayerSettings *o = value;
+      o->set &= ~(LATHE_FIELD_BITS | LATHE_FIELD_SPARSITY | LATHE_FIELD_WIDTH);
+    }
 
   plan->defaults.bits = global_bits (self);
   plan->defaults.sparsity = global_sparsity (self);
@@ -165,6 +146,12 @@ build_plan (LatheWindow *self)
           s->set |= LATHE_FIELD_WIDTH;
         }
     }
+
+  /* Entries left with nothing to say would only clutter a pipeline file. */
+  g_hash_table_iter_init (&iter, plan->layers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((LatheLayerSettings *) value)->set == 0)
+      g_hash_table_iter_remove (&iter);
   return plan;
 }
 
@@ -180,15 +167,16 @@ send_plan_cb (gpointer user_data)
       set_evaluating (self, FALSE);
       return G_SOURCE_REMOVE;
     }
-  plan = build_plan (self);
+  plan = _lathe_window_build_plan (self);
   self->generation = lathe_session_set_plan (self->session, plan);
+  _lathe_window_plan_sent (self, plan, self->generation);
   return G_SOURCE_REMOVE;
 }
 
 /* Many slider changes in one main-loop turn (a global slider sets every
  * layer) become one plan. */
-static void
-queue_plan (LatheWindow *self)
+void
+_lathe_window_queue_plan (LatheWindow *self)
 {
   if (self->session == NULL)
     return;
@@ -204,7 +192,10 @@ item_notify_cb (LatheWindow *self,
   const char *name = g_param_spec_get_name (pspec);
 
   if (g_str_equal (name, "bits") || g_str_equal (name, "sparsity") || g_str_equal (name, "width"))
-    queue_plan (self);
+    {
+      _lathe_window_queue_plan (self);
+      _lathe_window_plan_changed (self);
+    }
 }
 
 /* The global sliders' values, beside their titles and for screen readers. */
@@ -242,7 +233,8 @@ global_bits_changed_cb (LatheWindow *self)
       g_autoptr(LatheLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
       lathe_layer_item_set_bits (item, bits);
     }
-  queue_plan (self);
+  _lathe_window_queue_plan (self);
+  _lathe_window_plan_changed (self);
 }
 
 static void
@@ -258,7 +250,8 @@ global_sparsity_changed_cb (LatheWindow *self)
       g_autoptr(LatheLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
       lathe_layer_item_set_sparsity (item, sparsity);
     }
-  queue_plan (self);
+  _lathe_window_queue_plan (self);
+  _lathe_window_plan_changed (self);
 }
 
 static void
@@ -274,7 +267,8 @@ global_width_changed_cb (LatheWindow *self)
       g_autoptr(LatheLayerItem) item = g_list_model_get_item (G_LIST_MODEL (self->layers), i);
       lathe_layer_item_set_width (item, width);
     }
-  queue_plan (self);
+  _lathe_window_queue_plan (self);
+  _lathe_window_plan_changed (self);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -292,6 +286,9 @@ session_result_cb (LatheSession       *session,
            result->accuracy, result->packed_bytes, result->seconds,
            result->from_cache ? " (from the activation cache)" : "",
            result->generation != self->generation ? "; superseded" : "");
+
+  /* A superseded plan's figures are still a measurement worth a point. */
+  _lathe_window_record_result (self, result);
 
   /* Figures for a plan the user has already changed would only flicker. */
   if (result->generation != self->generation)
@@ -326,7 +323,7 @@ session_failed_cb (LatheSession *session,
     return;
   if (self->plan_source == 0)
     set_evaluating (self, FALSE);
-  show_error (self, _("Could not measure these settings"), message);
+  _lathe_window_show_error (self, _("Could not measure these settings"), message);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -338,6 +335,12 @@ typedef struct {
   LatheSessionResult *baseline;
   LatheSessionResult *subset_baseline;
   gboolean            default_norm;
+  char               *data_spec;
+  GArray             *mean, *std;     /* given, or the model's; NULL: none */
+  LathePlan          *plan;           /* to show once loaded, or NULL */
+  char               *plan_origin;    /* where it came from, for errors */
+  guint               subset_size;    /* 0: the session's default */
+  gsize               cache_bytes;    /* 0: the session's default */
 } Load;
 
 static void
@@ -349,6 +352,11 @@ load_free (gpointer data)
   g_clear_object (&load->session);
   g_clear_pointer (&load->baseline, lathe_session_result_unref);
   g_clear_pointer (&load->subset_baseline, lathe_session_result_unref);
+  g_free (load->data_spec);
+  g_clear_pointer (&load->mean, g_array_unref);
+  g_clear_pointer (&load->std, g_array_unref);
+  g_clear_pointer (&load->plan, lathe_plan_free);
+  g_free (load->plan_origin);
   g_free (load);
 }
 
@@ -365,8 +373,6 @@ load_thread (GTask        *task,
   g_autofree char *path = g_file_get_path (load->file);
   g_autoptr(LatheModel) model = NULL;
   g_autoptr(LatheDataset) data = NULL;
-  g_autoptr(GArray) mean = NULL;
-  g_autoptr(GArray) std = NULL;
   g_autoptr(LathePlan) identity = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -378,24 +384,40 @@ load_thread (GTask        *task,
     }
   if (!(model = lathe_model_new_from_file (path, cancellable, &error)))
     goto fail;
-  if (!lathe_model_get_normalization (model, &mean, &std, &error))
+  if (load->mean != NULL)
+    ;  /* the user's, checked when entered */
+  else if (!lathe_model_get_normalization (model, &load->mean, &load->std, &error))
     {
       if (error != NULL)
         goto fail;
       load->default_norm = TRUE;
     }
-  else if (mean->len != std->len)
+  else if (load->mean->len != load->std->len)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("The model’s lathe.mean has %u values but lathe.std has %u"), mean->len, std->len);
+                   _("The model’s lathe.mean has %u values but lathe.std has %u"),
+                   load->mean->len, load->std->len);
       goto fail;
     }
-  if (!(data = lathe_dataset_new_from_spec (EVAL_DATA, cancellable, &error)) ||
+  if (!(data = lathe_dataset_new_from_spec (load->data_spec, cancellable, &error)) ||
       !(load->session = lathe_session_new (model, data,
-                                           mean ? (const float *) (gpointer) mean->data : NULL,
-                                           std ? (const float *) (gpointer) std->data : NULL,
-                                           mean ? mean->len : 0, &error)) ||
-      !(load->baseline = lathe_session_get_baseline (load->session, cancellable, &error)))
+                                           load->mean ? (const float *) (gpointer) load->mean->data : NULL,
+                                           load->std ? (const float *) (gpointer) load->std->data : NULL,
+                                           load->mean ? load->mean->len : 0, &error)))
+    goto fail;
+  /* A plan for another model is refused before anything is shown. */
+  if (load->plan != NULL &&
+      !lathe_plan_validate (load->plan, lathe_session_get_layers (load->session), &error))
+    {
+      if (load->plan_origin != NULL)
+        g_prefix_error (&error, "%s: ", load->plan_origin);
+      goto fail;
+    }
+  if (load->subset_size > 0)
+    lathe_session_set_subset_size (load->session, load->subset_size);
+  if (load->cache_bytes > 0)
+    lathe_session_set_cache_budget (load->session, load->cache_bytes);
+  if (!(load->baseline = lathe_session_get_baseline (load->session, cancellable, &error)))
     goto fail;
 
   /* The source model on the subset, so that an early figure is compared
@@ -413,17 +435,16 @@ fail:
   g_task_return_error (task, g_steal_pointer (&error));
 }
 
+/* Takes `load` (with file and data_spec set). */
 static void
 load_async (LatheWindow         *self,
-            GFile               *file,
+            Load                *load,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  Load *load = g_new0 (Load, 1);
 
-  load->file = g_object_ref (file);
   g_task_set_source_tag (task, load_async);
   g_task_set_task_data (task, load, load_free);
   g_task_run_in_thread (task, load_thread);
@@ -462,6 +483,10 @@ close_session (LatheWindow *self)
   g_clear_pointer (&self->result, lathe_session_result_unref);
   g_clear_object (&self->layers);
   g_clear_object (&self->file);
+  g_clear_pointer (&self->data_spec, g_free);
+  g_clear_pointer (&self->mean, g_array_unref);
+  g_clear_pointer (&self->std, g_array_unref);
+  g_ptr_array_set_size (self->measured, 0);
   self->generation = 0;
   set_evaluating (self, FALSE);
 }
@@ -477,6 +502,9 @@ install_model (LatheWindow *self,
   self->file = g_object_ref (load->file);
   self->session = g_steal_pointer (&load->session);
   self->baseline = g_steal_pointer (&load->baseline);
+  self->data_spec = g_strdup (load->data_spec);
+  self->mean = load->mean ? g_array_ref (load->mean) : NULL;
+  self->std = load->std ? g_array_ref (load->std) : NULL;
   g_signal_connect_object (self->session, "result", G_CALLBACK (session_result_cb), self, 0);
   g_signal_connect_object (self->session, "failed", G_CALLBACK (session_failed_cb), self, 0);
 
@@ -490,12 +518,16 @@ install_model (LatheWindow *self,
     }
   lathe_layer_table_set_model (self->layer_table, G_LIST_MODEL (self->layers));
 
-  /* A new model starts uncompressed; each reset queues the first plan. */
-  gtk_adjustment_set_value (self->global_bits_adjustment, lathe_position_for_bits (32));
-  gtk_adjustment_set_value (self->global_sparsity_adjustment, 0);
-  gtk_adjustment_set_value (self->global_width_adjustment, 100);
+  /* A new model starts uncompressed, or with the pipeline file's plan. */
   lathe_scoreboard_set_baseline (self->scoreboard, self->baseline, load->subset_baseline);
-  queue_plan (self);
+  if (load->plan != NULL)
+    _lathe_window_edit_start (self, load->plan);
+  else
+    {
+      g_autoptr(LathePlan) plan = _lathe_window_default_plan (self);
+      _lathe_window_edit_start (self, plan);
+    }
+  _lathe_window_note_recent (self, self->file);
 
   adw_window_title_set_subtitle (self->window_title, name);
   gtk_stack_set_visible_child_name (self->stack, "model");
@@ -532,7 +564,7 @@ load_done_cb (GObject      *object,
 
       gtk_stack_set_visible_child_name (self->stack, self->session ? "model" : "empty");
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, title, error->message);
+        _lathe_window_show_error (self, title, error->message);
       return;
     }
   install_model (self, load);
@@ -542,11 +574,24 @@ void
 lathe_window_open (LatheWindow *self,
                    GFile       *file)
 {
-  g_autofree char *name = NULL;
-  g_autofree char *text = NULL;
-
   g_return_if_fail (LATHE_IS_WINDOW (self));
   g_return_if_fail (G_IS_FILE (file));
+
+  _lathe_window_open_full (self, file, NULL, NULL, NULL, NULL, NULL);
+}
+
+void
+_lathe_window_open_full (LatheWindow     *self,
+                         GFile           *file,
+                         const char      *data_spec,
+                         GArray          *mean,
+                         GArray          *std,
+                         const LathePlan *plan,
+                         const char      *plan_origin)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+  Load *load;
 
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
@@ -555,13 +600,30 @@ lathe_window_open (LatheWindow *self,
 
   hide_error (self);
   name = file_display_name (file);
-  /* translators: %s is a file name */
-  text = g_strdup_printf (_("Opening %s and measuring its accuracy on Fashion-MNIST…"), name);
+  load = g_new0 (Load, 1);
+  load->file = g_object_ref (file);
+  load->data_spec = g_strdup (data_spec ? data_spec : EVAL_DATA);
+  load->mean = mean ? g_array_ref (mean) : NULL;
+  load->std = std ? g_array_ref (std) : NULL;
+  load->plan = plan ? lathe_plan_copy (plan) : NULL;
+  load->plan_origin = g_strdup (plan_origin);
+  if (self->settings != NULL)
+    {
+      load->subset_size = g_settings_get_uint (self->settings, "subset-size");
+      load->cache_bytes = (gsize) g_settings_get_uint (self->settings, "cache-budget-mib") << 20;
+    }
+
+  if (data_spec == NULL || g_str_equal (data_spec, EVAL_DATA))
+    /* translators: %s is a file name */
+    text = g_strdup_printf (_("Opening %s and measuring its accuracy on Fashion-MNIST…"), name);
+  else
+    /* translators: the first %s is a file name, the second names the evaluation data */
+    text = g_strdup_printf (_("Opening %s and measuring its accuracy on %s…"), name, data_spec);
   gtk_label_set_label (self->loading_label, text);
   gtk_spinner_start (self->loading_spinner);
   gtk_stack_set_visible_child_name (self->stack, "loading");
 
-  load_async (self, file, self->load_cancellable, load_done_cb, NULL);
+  load_async (self, load, self->load_cancellable, load_done_cb, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -648,7 +710,7 @@ open_sample_action (GtkWidget  *widget,
 
   if (file == NULL)
     {
-      show_error (self, _("Could not find the sample model"), error->message);
+      _lathe_window_show_error (self, _("Could not find the sample model"), error->message);
       return;
     }
   lathe_window_open (self, file);
@@ -678,6 +740,9 @@ lathe_window_dispose (GObject *object)
   if (self->layer_table != NULL)
     lathe_layer_table_set_model (self->layer_table, NULL);
   close_session (self);
+  _lathe_window_edit_dispose (self);
+  g_clear_pointer (&self->measured, g_ptr_array_unref);
+  g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), LATHE_TYPE_WINDOW);
   G_OBJECT_CLASS (lathe_window_parent_class)->dispose (object);
 }
@@ -738,6 +803,8 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_sparsity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_adjustment);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, layer_table);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_list);
   gtk_widget_class_bind_template_callback (widget_class, global_bits_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, global_sparsity_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, global_width_changed_cb);
@@ -745,12 +812,19 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-sample", NULL, open_sample_action);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL, dismiss_error_action);
+
+  _lathe_window_edit_class_init (widget_class);
+  _lathe_window_files_class_init (widget_class);
 }
 
 static void
 lathe_window_init (LatheWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->measured = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_measured_free);
+  _lathe_window_edit_init (self);
+  _lathe_window_files_init (self);
 
   show_global_values (self);
 }
@@ -833,4 +907,16 @@ guint64
 _lathe_window_get_generation (LatheWindow *self)
 {
   return self->generation;
+}
+
+LatheHistory *
+_lathe_window_get_history (LatheWindow *self)
+{
+  return self->history;
+}
+
+GPtrArray *
+_lathe_window_get_measured (LatheWindow *self)
+{
+  return self->measured;
 }

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+#define G_LOG_DOMAIN "test-edit"
+
+/* Editing in the explorer window: one drag is one undo step, undo and redo
+ * bring back the figures, presets and reset, pipeline files saved and
+ * opened again. The figures are checked against the engine's own for the
+ * same plan. */
+
+#include <glib/gstdio.h>
+
+#include "lathe-app-format.h"
+#include "lathe-scoreboard-private.h"
+#include "pipeline/lathe-pipeline.h"
+#include "lathe-test-util.h"
+
+#include "app-test-util.h"
+
+static gboolean
+step_recorded (LatheWindow *window)
+{
+  return lathe_history_get_n_undo (_lathe_window_get_history (window)) > 0;
+}
+
+static gboolean
+open_and_measure_sample (LatheWindow *window)
+{
+  return gtk_widget_activate_action (GTK_WIDGET (window), "win.open-sample", NULL) &&
+         wait_until (window, model_shown) && _lathe_window_get_error (window) == NULL &&
+         wait_until (window, measured) && _lathe_window_get_error (window) == NULL;
+}
+
+/* The engine's figures for `plan` on the sample, from a session of our own. */
+static LatheSessionResult *
+engine_result (const LathePlan *plan)
+{
+  g_autofree char *path = lathe_test_sample ("fashion-cnn.onnx");
+  g_autoptr(LatheModel) model = NULL;
+  g_autoptr(LatheDataset) data = NULL;
+  g_autoptr(LatheSession) session = NULL;
+  g_autoptr(GArray) mean = NULL;
+  g_autoptr(GArray) std = NULL;
+  g_autoptr(GError) error = NULL;
+  LatheSessionResult *result;
+
+  model = lathe_model_new_from_file (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (lathe_model_get_normalization (model, &mean, &std, &error));
+  data = lathe_dataset_new_from_spec ("fashion-mnist", NULL, &error);
+  g_assert_no_error (error);
+  session = lathe_session_new (model, data, (float *) (gpointer) mean->data, (float *) (gpointer) std->data,
+                               mean->len, &error);
+  g_assert_no_error (error);
+  result = lathe_session_evaluate (session, plan, LATHE_STAGE_FULL, NULL, &error);
+  g_assert_no_error (error);
+  return result;
+}
+
+/* What the scoreboard must say for `r`. */
+static void
+assert_scoreboard_shows (LatheWindow        *window,
+                         LatheSessionResult *r)
+{
+  LatheScoreboard *scoreboard = _lathe_window_get_scoreboard (window);
+  g_autofree char *size = g_format_size (r->packed_bytes);
+  g_autofree char *accuracy = lathe_format_accuracy (r->accuracy);
+  const char *size_label = label_text (_lathe_scoreboard_get_size_label (scoreboard));
+  const char *accuracy_label = label_text (_lathe_scoreboard_get_accuracy_label (scoreboard));
+
+  g_test_message ("scoreboard: %s, %s; engine: %s, %s", size_label, accuracy_label, size, accuracy);
+  g_assert_true (g_str_has_suffix (size_label, size));
+  g_assert_true (g_str_has_suffix (accuracy_label, accuracy));
+}
+
+static void
+test_undo (void)
+{
+  LatheWindow *window = window_new ();
+  GtkWidget *table;
+  GtkWidget *scale;
+  LatheLayerItem *fc1;
+  g_autoptr(LathePlan) plan = lathe_plan_new ();
+  g_autoptr(LathePlan) identity = lathe_plan_new ();
+  g_autoptr(LatheSessionResult) expected = NULL;
+  g_autoptr(LatheSessionResult) expected_identity = NULL;
+  LatheLayerSettings *s;
+
+  g_assert_true (open_and_measure_sample (window));
+  g_assert_false (step_recorded (window));
+  expected_identity = engine_result (identity);
+  assert_scoreboard_shows (window, expected_identity);
+
+  /* A drag from 32 down to 4 bits on fc1: many values, one step. */
+  table = GTK_WIDGET (_lathe_layer_table_get_column_view (_lathe_window_get_layer_table (window)));
+  scale = find_scale (table, "Bits for fc1.weight");
+  g_assert_nonnull (scale);
+  for (double p = lathe_position_for_bits (32); p >= lathe_position_for_bits (4); p -= 0.25)
+    {
+      gtk_range_set_value (GTK_RANGE (scale), p);
+      drain ();
+    }
+  fc1 = find_item (window, "fc1.weight");
+  g_assert_cmpint (lathe_layer_item_get_bits (fc1), ==, 4);
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc2.weight")), ==, 32);
+  g_assert_true (wait_until (window, measured));
+  g_assert_null (_lathe_window_get_error (window));
+
+  s = lathe_plan_layer (plan, "fc1.weight");
+  s->bits = 4;
+  s->set |= LATHE_FIELD_BITS;
+  expected = engine_result (plan);
+  g_assert_cmpuint (_lathe_window_get_result (window)->packed_bytes, ==, expected->packed_bytes);
+  g_assert_cmpfloat (_lathe_window_get_result (window)->accuracy, ==, expected->accuracy);
+  assert_scoreboard_shows (window, expected);
+
+  g_assert_true (wait_until (window, step_recorded));
+  g_assert_cmpuint (lathe_history_get_n_undo (_lathe_window_get_history (window)), ==, 1);
+  g_assert_true (lathe_plan_equal (lathe_history_get_current (_lathe_window_get_history (window)), plan));
+
+  /* Undo: the slider and the figures of the uncompressed model. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpint (lathe_layer_item_get_bits (fc1), ==, 32);
+  g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (scale)), ==, lathe_position_for_bits (32));
+  g_assert_true (wait_until (window, measured));
+  assert_scoreboard_shows (window, expected_identity);
+  g_assert_cmpuint (_lathe_window_get_result (window)->packed_bytes, ==, expected_identity->packed_bytes);
+
+  /* Redo: the 4-bit figures again. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL));
+  g_assert_cmpint (lathe_layer_item_get_bits (fc1), ==, 4);
+  g_assert_true (wait_until (window, measured));
+  assert_scoreboard_shows (window, expected);
+
+  /* Both plans are points of the size–accuracy plane, on the full set. */
+  {
+    GPtrArray *points = _lathe_window_get_measured (window);
+    guint full = 0;
+
+    for (guint i = 0; i < points->len; i++)
+      {
+        LatheMeasured *m = g_ptr_array_index (points, i);
+        if (m->full)
+          full++;
+      }
+    g_assert_cmpuint (full, ==, 2);
+  }
+
+  window_free (window);
+}
+
+static void
+test_presets (void)
+{
+  LatheWindow *window = window_new ();
+  g_autoptr(LathePlan) plan = lathe_plan_new ();
+  g_autoptr(LatheSessionResult) expected = NULL;
+  guint64 identity_bytes;
+
+  g_assert_true (open_and_measure_sample (window));
+  identity_bytes = _lathe_window_get_result (window)->packed_bytes;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.preset", "s", "int4-channel"));
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "conv1.weight")), ==, 4);
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc3.weight")), ==, 4);
+  g_assert_cmpuint (lathe_history_get_n_undo (_lathe_window_get_history (window)), ==, 1);
+  g_assert_true (wait_until (window, measured));
+  plan->defaults.bits = 4;
+  expected = engine_result (plan);
+  assert_scoreboard_shows (window, expected);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.preset", "s", "sparse50"));
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 32);
+  g_assert_cmpfloat (lathe_layer_item_get_sparsity (find_item (window, "fc1.weight")), ==, 0.5);
+  g_assert_true (wait_until (window, measured));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reset", NULL));
+  g_assert_cmpfloat (lathe_layer_item_get_sparsity (find_item (window, "fc1.weight")), ==, 0.0);
+  g_assert_true (wait_until (window, measured));
+  g_assert_cmpuint (_lathe_window_get_result (window)->packed_bytes, ==, identity_bytes);
+  g_assert_cmpuint (lathe_history_get_n_undo (_lathe_window_get_history (window)), ==, 3);
+
+  /* Undo walks back through them. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpfloat (lathe_layer_item_get_sparsity (find_item (window, "fc1.weight")), ==, 0.5);
+  window_free (window);
+}
+
+static void
+test_pipeline (void)
+{
+  LatheWindow *window = window_new ();
+  g_autofree char *dir = g_dir_make_tmp ("lathe-test-edit-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "session.pipeline.json", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(LathePipeline) pipeline = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LathePlan) saved = NULL;
+  g_autofree char *model_path = NULL;
+  guint64 bytes;
+  LatheWindow *second;
+
+  g_assert_true (open_and_measure_sample (window));
+  gtk_range_set_value (GTK_RANGE (find_scale (GTK_WIDGET (_lathe_layer_table_get_column_view (_lathe_window_get_layer_table (window))),
+                                              "Sparsity for conv2.weight")), 60);
+  gtk_adjustment_set_value (_lathe_window_get_bits_adjustment (window), lathe_position_for_bits (6));
+  g_assert_true (wait_until (window, measured));
+  bytes = _lathe_window_get_result (window)->packed_bytes;
+
+  g_assert_true (_lathe_window_save_pipeline (window, file, &error));
+  g_assert_no_error (error);
+  pipeline = lathe_pipeline_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pipeline->plan->defaults.bits, ==, 6);
+  g_assert_cmpstr (pipeline->data_spec, ==, "fashion-mnist");
+  g_assert_nonnull (pipeline->model_sha256);
+  model_path = lathe_pipeline_resolve_path (pipeline, path, pipeline->model_path);
+  g_assert_true (g_file_test (model_path, G_FILE_TEST_IS_REGULAR));
+  saved = _lathe_window_build_plan (window);
+  g_assert_true (lathe_plan_equal (pipeline->plan, saved));
+
+  /* Another window resumes it: the same sliders, the same figures. */
+  second = window_new ();
+  g_assert_true (_lathe_window_open_pipeline (second, file, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (second, model_shown));
+  g_assert_null (_lathe_window_get_error (second));
+  g_assert_true (wait_until (second, measured));
+  g_assert_cmpfloat (lathe_layer_item_get_sparsity (find_item (second, "conv2.weight")), ==, 0.6);
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (second, "fc1.weight")), ==, 6);
+  g_assert_cmpuint (_lathe_window_get_result (second)->packed_bytes, ==, bytes);
+  g_assert_false (lathe_history_can_undo (_lathe_window_get_history (second)));
+  window_free (second);
+
+  /* A layer the model does not have: the error names the file and the layer. */
+  {
+    g_autofree char *text = NULL;
+    g_autofree char *bad = g_build_filename (dir, "bad.pipeline.json", NULL);
+    g_autoptr(GFile) bad_file = g_file_new_for_path (bad);
+    g_autoptr(GString) edited = NULL;
+    const char *message;
+
+    g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+    edited = g_string_new (text);
+    g_assert_cmpuint (g_string_replace (edited, "\"conv2.weight\"", "\"conv9.weight\"", 1), ==, 1);
+    g_assert_true (g_file_set_contents (bad, edited->str, -1, &error));
+
+    second = window_new ();
+    g_assert_true (_lathe_window_open_pipeline (second, bad_file, &error));
+    g_assert_true (wait_until (second, error_shown));
+    message = _lathe_window_get_error (second);
+    g_test_message ("error: %s", message);
+    g_assert_nonnull (strstr (message, "bad.pipeline.json"));
+    g_assert_nonnull (strstr (message, "conv9.weight"));
+    window_free (second);
+    g_unlink (bad);
+  }
+
+  /* A pipeline whose model is gone: refused before anything loads. */
+  {
+    g_autofree char *moved = g_build_filename (dir, "elsewhere.pipeline.json", NULL);
+    g_autoptr(GFile) moved_file = g_file_new_for_path (moved);
+
+    pipeline->model_path = (g_free (pipeline->model_path), g_strdup ("no-such-model.onnx"));
+    g_assert_true (lathe_pipeline_save (pipeline, moved, &error));
+    g_assert_false (_lathe_window_open_pipeline (window, moved_file, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "elsewhere.pipeline.json"));
+    g_assert_nonnull (strstr (error->message, "no-such-model.onnx"));
+    g_clear_error (&error);
+    g_unlink (moved);
+  }
+
+  window_free (window);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/lathe/app/edit/undo", test_undo);
+  g_test_add_func ("/lathe/app/edit/presets", test_presets);
+  g_test_add_func ("/lathe/app/edit/pipeline", test_pipeline);
+  return g_test_run ();
+}
