@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "lathe-app-format.h"
@@ -91,4 +93,21 @@ lathe_format_shape (gsize rows,
     return g_strdup_printf (_("%zu of %zu × %zu"), (size_t) rows, (size_t) rows_before, (size_t) cols);
   /* translators: units × inputs per unit */
   return g_strdup_printf (_("%zu × %zu"), (size_t) rows, (size_t) cols);
+}
+
+char *
+lathe_format_count (guint64 n)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  GString *out = g_string_new (NULL);
+  gsize len = strlen (digits);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      /* U+202F NARROW NO-BREAK SPACE: the SI digit grouping, any locale */
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append (out, "\u202f");
+      g_string_append_c (out, digits[i]);
+    }
+  return g_string_free (out, FALSE);
 }

@@ -31,5 +31,7 @@ char   *lathe_format_points       (double   delta);
 char   *lathe_format_shape        (gsize    rows,
                                    gsize    rows_before,
                                    gsize    cols);
+/* A count with thin spaces between thousands: "48 000", "1 234 567". */
+char   *lathe_format_count        (guint64  n);
 
 G_END_DECLS

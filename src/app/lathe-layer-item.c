@@ -20,6 +20,8 @@ struct _LatheLayerItem {
   char    *shape;
   char    *stored;
   char    *stored_detail;
+  double   stored_fraction;
+  char    *params;
   char    *status;
   char    *sqnr;
 };
@@ -37,6 +39,8 @@ enum {
   PROP_SHAPE,
   PROP_STORED,
   PROP_STORED_DETAIL,
+  PROP_STORED_FRACTION,
+  PROP_PARAMS,
   PROP_STATUS,
   PROP_SQNR,
   N_PROPS
@@ -55,6 +59,7 @@ lathe_layer_item_finalize (GObject *object)
   g_free (self->shape);
   g_free (self->stored);
   g_free (self->stored_detail);
+  g_free (self->params);
   g_free (self->status);
   g_free (self->sqnr);
   G_OBJECT_CLASS (lathe_layer_item_parent_class)->finalize (object);
@@ -79,6 +84,8 @@ lathe_layer_item_get_property (GObject    *object,
     case PROP_SHAPE:         g_value_set_string (value, self->shape); break;
     case PROP_STORED:        g_value_set_string (value, self->stored); break;
     case PROP_STORED_DETAIL: g_value_set_string (value, self->stored_detail); break;
+    case PROP_STORED_FRACTION: g_value_set_double (value, self->stored_fraction); break;
+    case PROP_PARAMS:        g_value_set_string (value, self->params); break;
     case PROP_STATUS:        g_value_set_string (value, self->status); break;
     case PROP_SQNR:          g_value_set_string (value, self->sqnr); break;
     default:
@@ -124,6 +131,8 @@ lathe_layer_item_class_init (LatheLayerItemClass *klass)
   properties[PROP_SHAPE] = g_param_spec_string ("shape", NULL, NULL, NULL, ro);
   properties[PROP_STORED] = g_param_spec_string ("stored", NULL, NULL, NULL, ro);
   properties[PROP_STORED_DETAIL] = g_param_spec_string ("stored-detail", NULL, NULL, NULL, ro);
+  properties[PROP_STORED_FRACTION] = g_param_spec_double ("stored-fraction", NULL, NULL, 0, G_MAXDOUBLE, 1, ro);
+  properties[PROP_PARAMS] = g_param_spec_string ("params", NULL, NULL, NULL, ro);
   properties[PROP_STATUS] = g_param_spec_string ("status", NULL, NULL, NULL, ro);
   properties[PROP_SQNR] = g_param_spec_string ("sqnr", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -171,6 +180,8 @@ lathe_layer_item_new (const LatheLayer *layer)
   long_size = g_format_size_full (bytes, G_FORMAT_SIZE_LONG_FORMAT);
   /* translators: a layer's stored size before any compression */
   self->stored_detail = g_strdup_printf (_("%s as float32"), long_size);
+  self->stored_fraction = 1.0;
+  self->params = lathe_format_count ((guint64) layer->rows * layer->cols);
   self->status = g_strdup (_("Measuring…"));
   self->sqnr = g_strdup ("");
   return self;
@@ -315,6 +326,13 @@ lathe_layer_item_set_result (LatheLayerItem         *self,
   set_string (self, &self->stored_detail, g_strdup_printf (_("%s packed, %s as float32"), packed, original),
               PROP_STORED_DETAIL);
 
+  set_string (self, &self->params, lathe_format_count (result->params), PROP_PARAMS);
+  if (result->original_bytes > 0 &&
+      self->stored_fraction != (double) result->packed_bytes / result->original_bytes)
+    {
+      self->stored_fraction = (double) result->packed_bytes / result->original_bytes;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORED_FRACTION]);
+    }
   set_string (self, &self->status, g_strdup (result->status), PROP_STATUS);
   if (isfinite (result->sqnr_db))
     /* translators: a signal-to-noise ratio in decibels */
@@ -325,4 +343,20 @@ lathe_layer_item_set_result (LatheLayerItem         *self,
   set_string (self, &self->sqnr, sqnr, PROP_SQNR);
 
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* Packed bytes over the layer's float32 bytes: 1 before any compression. */
+double
+lathe_layer_item_get_stored_fraction (LatheLayerItem *self)
+{
+  g_return_val_if_fail (LATHE_IS_LAYER_ITEM (self), 1.0);
+  return self->stored_fraction;
+}
+
+/* Weights after width, as a grouped number. */
+const char *
+lathe_layer_item_get_params (LatheLayerItem *self)
+{
+  g_return_val_if_fail (LATHE_IS_LAYER_ITEM (self), NULL);
+  return self->params;
 }

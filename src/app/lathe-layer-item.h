@@ -36,6 +36,8 @@ void            lathe_layer_item_set_width        (LatheLayerItem          *self
 const char     *lathe_layer_item_get_shape        (LatheLayerItem          *self);
 const char     *lathe_layer_item_get_stored       (LatheLayerItem          *self);
 const char     *lathe_layer_item_get_stored_detail (LatheLayerItem         *self);
+double          lathe_layer_item_get_stored_fraction (LatheLayerItem    *self);
+const char     *lathe_layer_item_get_params       (LatheLayerItem          *self);
 const char     *lathe_layer_item_get_status       (LatheLayerItem          *self);
 /* The weights' signal-to-noise ratio after compression: "22.8 dB", "Exact",
  * or "" before the first result. */

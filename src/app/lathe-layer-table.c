@@ -10,12 +10,21 @@
 #include "lathe-layer-table-private.h"
 
 struct _LatheLayerTable {
-  GtkWidget      parent_instance;
+  GtkWidget           parent_instance;
 
-  GtkColumnView *column_view;
+  GtkColumnView      *column_view;
+  GtkSingleSelection *selection;
 };
 
 G_DEFINE_FINAL_TYPE (LatheLayerTable, lathe_layer_table, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_SELECTED_ITEM,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /* A cell's widget remembers the item it shows while it is bound. */
 #define CELL_ITEM "lathe-layer-item"
@@ -150,13 +159,65 @@ shape_bind_cb (GtkSignalListItemFactory *factory,
   shape_changed_cb (item, NULL, GTK_LABEL (label));
 }
 
+/* The stored size over a small bar: the share of its float32 size left. */
+static void
+stored_setup_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 LatheLayerTable          *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *label = cell_label_new ();
+  GtkWidget *bar = gtk_level_bar_new_for_interval (0.0, 1.0);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 1.0f);
+  gtk_label_set_width_chars (GTK_LABEL (label), 9);
+  gtk_widget_add_css_class (label, "numeric");
+  gtk_level_bar_set_mode (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_MODE_CONTINUOUS);
+  /* one colour for every level: this bar is a size, not a warning */
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_LOW);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_HIGH);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
+  gtk_widget_add_css_class (bar, "lathe-size-bar");
+  /* the label says the size; the bar repeats it */
+  gtk_accessible_update_state (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_STATE_HIDDEN, TRUE, -1);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), bar);
+  gtk_list_item_set_child (list_item, box);
+}
+
 static void
 stored_changed_cb (LatheLayerItem *item,
                    GParamSpec     *pspec,
+                   GtkWidget      *box)
+{
+  GtkWidget *label = gtk_widget_get_first_child (box);
+  GtkWidget *bar = gtk_widget_get_next_sibling (label);
+
+  gtk_label_set_label (GTK_LABEL (label), lathe_layer_item_get_stored (item));
+  gtk_widget_set_tooltip_text (box, lathe_layer_item_get_stored_detail (item));
+  gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), CLAMP (lathe_layer_item_get_stored_fraction (item), 0.0, 1.0));
+}
+
+static void
+params_changed_cb (LatheLayerItem *item,
+                   GParamSpec     *pspec,
                    GtkLabel       *label)
 {
-  gtk_label_set_label (label, lathe_layer_item_get_stored (item));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (label), lathe_layer_item_get_stored_detail (item));
+  gtk_label_set_label (label, lathe_layer_item_get_params (item));
+}
+
+static void
+params_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  LatheLayerItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *label = gtk_list_item_get_child (list_item);
+
+  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
+  g_signal_connect_object (item, "notify::params", G_CALLBACK (params_changed_cb), label, 0);
+  params_changed_cb (item, NULL, GTK_LABEL (label));
 }
 
 static void
@@ -170,7 +231,8 @@ stored_bind_cb (GtkSignalListItemFactory *factory,
   g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
   g_signal_connect_object (item, "notify::stored", G_CALLBACK (stored_changed_cb), label, 0);
   g_signal_connect_object (item, "notify::stored-detail", G_CALLBACK (stored_changed_cb), label, 0);
-  stored_changed_cb (item, NULL, GTK_LABEL (label));
+  g_signal_connect_object (item, "notify::stored-fraction", G_CALLBACK (stored_changed_cb), label, 0);
+  stored_changed_cb (item, NULL, label);
 }
 
 static void
@@ -451,10 +513,33 @@ lathe_layer_table_dispose (GObject *object)
 {
   GtkWidget *child;
 
+  g_clear_object (&LATHE_LAYER_TABLE (object)->selection);
   gtk_widget_dispose_template (GTK_WIDGET (object), LATHE_TYPE_LAYER_TABLE);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL)
     gtk_widget_unparent (child);
   G_OBJECT_CLASS (lathe_layer_table_parent_class)->dispose (object);
+}
+
+static void
+lathe_layer_table_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  LatheLayerTable *self = LATHE_LAYER_TABLE (object);
+
+  switch (prop_id)
+    {
+    case PROP_SELECTED_ITEM: g_value_set_object (value, lathe_layer_table_get_selected_item (self)); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+selection_changed_cb (LatheLayerTable *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_ITEM]);
 }
 
 static void
@@ -464,6 +549,13 @@ lathe_layer_table_class_init (LatheLayerTableClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = lathe_layer_table_dispose;
+  object_class->get_property = lathe_layer_table_get_property;
+
+  /* The row the charts describe. */
+  properties[PROP_SELECTED_ITEM] =
+    g_param_spec_object ("selected-item", NULL, NULL, G_TYPE_OBJECT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/lathe/Lathe/lathe-layer-table.ui");
   gtk_widget_class_bind_template_child (widget_class, LatheLayerTable, column_view);
@@ -475,7 +567,9 @@ lathe_layer_table_class_init (LatheLayerTableClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, name_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, op_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, shape_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, stored_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, stored_bind_cb);
+  gtk_widget_class_bind_template_callback (widget_class, params_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, status_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, sqnr_bind_cb);
   gtk_widget_class_bind_template_callback (widget_class, cell_unbind_cb);
@@ -504,25 +598,39 @@ void
 lathe_layer_table_set_model (LatheLayerTable *self,
                              GListModel      *layers)
 {
-  g_autoptr(GtkSelectionModel) selection = NULL;
-
   g_return_if_fail (LATHE_IS_LAYER_TABLE (self));
   g_return_if_fail (layers == NULL || G_IS_LIST_MODEL (layers));
 
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
+  g_clear_object (&self->selection);
   if (layers != NULL)
-    selection = GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (layers)));
-  gtk_column_view_set_model (self->column_view, selection);
+    {
+      /* The first layer is selected until the user picks another. */
+      self->selection = gtk_single_selection_new (g_object_ref (layers));
+      gtk_single_selection_set_autoselect (self->selection, TRUE);
+      g_signal_connect_object (self->selection, "selection-changed", G_CALLBACK (selection_changed_cb),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->selection, "items-changed", G_CALLBACK (selection_changed_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
+  gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_ITEM]);
+}
+
+/* The selected LatheLayerItem, or NULL. */
+gpointer
+lathe_layer_table_get_selected_item (LatheLayerTable *self)
+{
+  g_return_val_if_fail (LATHE_IS_LAYER_TABLE (self), NULL);
+  return self->selection ? gtk_single_selection_get_selected_item (self->selection) : NULL;
 }
 
 GListModel *
 lathe_layer_table_get_model (LatheLayerTable *self)
 {
-  GtkSelectionModel *selection;
-
   g_return_val_if_fail (LATHE_IS_LAYER_TABLE (self), NULL);
-
-  selection = gtk_column_view_get_model (self->column_view);
-  return selection ? gtk_no_selection_get_model (GTK_NO_SELECTION (selection)) : NULL;
+  return self->selection ? gtk_single_selection_get_model (self->selection) : NULL;
 }
 
 GtkColumnView *

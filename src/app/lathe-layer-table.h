@@ -16,5 +16,7 @@ GtkWidget  *lathe_layer_table_new       (void);
 void        lathe_layer_table_set_model (LatheLayerTable *self,
                                          GListModel      *layers);
 GListModel *lathe_layer_table_get_model (LatheLayerTable *self);
+/* The selected row's LatheLayerItem ("selected-item"), or NULL. */
+gpointer    lathe_layer_table_get_selected_item (LatheLayerTable *self);
 
 G_END_DECLS

@@ -30,6 +30,7 @@ test_format (void)
   g_autofree char *down = NULL;
   g_autofree char *none = NULL;
   g_autofree char *shape = NULL;
+  char *count;
 
   G_STATIC_ASSERT (G_N_ELEMENTS (bits) == LATHE_BITS_POSITIONS);
   for (int i = 0; i < LATHE_BITS_POSITIONS; i++)
@@ -52,6 +53,11 @@ test_format (void)
   g_assert_cmpstr (down, ==, "−1.15 points");
   none = lathe_format_points (0.00001);
   g_assert_cmpstr (none, ==, "No change");
+  count = lathe_format_count (1234567);
+  g_assert_cmpstr (count, ==, "1\u202f234\u202f567");
+  g_free (count);
+  count = lathe_format_count (600);
+  g_assert_cmpstr (count, ==, "600");
   shape = lathe_format_shape (60, 120, 400);
   g_assert_cmpstr (shape, ==, "60 of 120 × 400");
 }
