@@ -362,7 +362,7 @@ static void
 drop_cache (LatheSession *self)
 {
   for (guint s = 0; s < 2; s++)
-    for (guint i = 0; i < self->layers->len; i++)
+    for (guint i = 0; self->sets[s].cuts != NULL && i < self->layers->len; i++)
       {
         g_clear_pointer (&self->sets[s].cuts[i].key, g_free);
         g_clear_pointer (&self->sets[s].cuts[i].data, g_free);

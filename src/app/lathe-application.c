@@ -220,3 +220,26 @@ lathe_application_new (void)
                        "resource-base-path", "/io/github/lathe/Lathe",
                        NULL);
 }
+
+GSettings *
+lathe_application_new_settings (void)
+{
+  GSettingsSchemaSource *installed = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (installed != NULL)
+    schema = g_settings_schema_source_lookup (installed, LATHE_APPLICATION_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_autoptr(GSettingsSchemaSource) built =
+        g_settings_schema_source_new_from_directory (LATHE_BUILD_SCHEMADIR, installed, FALSE, NULL);
+      if (built != NULL)
+        schema = g_settings_schema_source_lookup (built, LATHE_APPLICATION_ID, FALSE);
+    }
+  if (schema == NULL)
+    {
+      g_warning ("The settings schema %s is not installed; preferences will not be kept", LATHE_APPLICATION_ID);
+      return NULL;
+    }
+  return g_settings_new_full (schema, NULL, NULL);
+}

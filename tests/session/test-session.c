@@ -97,6 +97,39 @@ test_stratified_subset (Fixture *f, gconstpointer name)
   g_assert_cmpfloat (r->hi - r->lo, <, 0.06);
 }
 
+/* The preference for the subset's size, set before and after the cache
+ * filled: still stratified, and the cache dropped with the old subset. */
+static void
+test_subset_size (Fixture *f, gconstpointer name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LathePlan) plan = plan_with ("fc2.weight", 4, 0.0, 1.0);
+  g_autoptr(LatheSessionResult) before = NULL;
+  g_autoptr(LatheSessionResult) r = NULL;
+  g_autoptr(LatheSessionResult) full = NULL;
+
+  REQUIRE_DATA (f);
+  lathe_session_set_subset_size (f->session, 500);
+  before = lathe_session_evaluate (f->session, plan, LATHE_STAGE_SUBSET, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (before->n_samples, ==, 500);
+  full = lathe_session_evaluate (f->session, plan, LATHE_STAGE_FULL, NULL, &error);
+  g_assert_no_error (error);
+
+  lathe_session_set_subset_size (f->session, 2000);
+  r = lathe_session_evaluate (f->session, plan, LATHE_STAGE_SUBSET, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->n_samples, ==, 2000);
+  for (guint c = 0; c < 10; c++)
+    {
+      guint64 n = 0;
+      for (guint p = 0; p < 10; p++)
+        n += r->confusion[c * r->n_classes + p];
+      g_assert_cmpuint (n, ==, 200);
+    }
+  g_assert_cmpuint (r->packed_bytes, ==, full->packed_bytes);
+}
+
 /* Every order of changes gives the figures a fresh, uncached evaluation
  * gives. */
 static void
@@ -235,6 +268,7 @@ main (int argc, char **argv)
 #define ADD(path, model, fn) \
   g_test_add (path, Fixture, model, fixture_set_up, fn, fixture_tear_down)
   ADD ("/lathe/session/stratified-subset", "fashion-mlp.onnx", test_stratified_subset);
+  ADD ("/lathe/session/subset-size", "fashion-mlp.onnx", test_subset_size);
   ADD ("/lathe/session/cache-is-exact/mlp", "fashion-mlp.onnx", test_cache_is_exact);
   ADD ("/lathe/session/cache-is-exact/cnn", "fashion-cnn.onnx", test_cache_is_exact);
   ADD ("/lathe/session/last-layer-uses-cache", "fashion-cnn.onnx", test_last_layer_uses_cache);
