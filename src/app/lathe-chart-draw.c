@@ -246,10 +246,22 @@ log_ticks (double lo,
   return ticks;
 }
 
+/* Tick labels: "20 kB", "1.5 MB" — decimal units as g_format_size()
+ * uses, without its fixed decimal. */
 static char *
 format_bytes (double bytes)
 {
-  return g_format_size ((guint64) llround (bytes));
+  if (bytes < 1e3)
+    /* translators: bytes on a chart axis */
+    return g_strdup_printf (_("%g B"), bytes);
+  if (bytes < 1e6)
+    /* translators: kilobytes (1000 bytes) on a chart axis */
+    return g_strdup_printf (_("%g kB"), bytes / 1e3);
+  if (bytes < 1e9)
+    /* translators: megabytes (10⁶ bytes) on a chart axis */
+    return g_strdup_printf (_("%g MB"), bytes / 1e6);
+  /* translators: gigabytes (10⁹ bytes) on a chart axis */
+  return g_strdup_printf (_("%g GB"), bytes / 1e9);
 }
 
 /* A number with as many decimals as the step between ticks needs. */
@@ -345,12 +357,30 @@ circle (cairo_t *cr,
 }
 
 static void
+rounded (cairo_t *cr,
+         double   x,
+         double   y,
+         double   w,
+         double   h,
+         double   r)
+{
+  r = MIN (r, MIN (w, h) / 2);
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
+  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+static void
 legend_item (cairo_t                 *cr,
              const LatheChartPalette *p,
              double                  *x,
              double                   y,
              const LatheChartColor   *color,
-             int                      kind,   /* 0 dot, 1 ring dot, 2 line */
+             int                      kind,   /* 0 dot, 1 big dot, 2 line, 3 ring,
+                                               * 4 square, 5 dashed rule, 6 tick */
              const char              *label)
 {
   double h = text_height (cr, p, 0.9);
@@ -363,6 +393,36 @@ legend_item (cairo_t                 *cr,
       crisp_line (cr, *x, y + h / 2, *x + 14, y + h / 2);
       cairo_stroke (cr);
       *x += 18;
+    }
+  else if (kind == 4)
+    {
+      rounded (cr, *x, y + h / 2 - 5, 10, 10, 2);
+      cairo_fill (cr);
+      *x += 14;
+    }
+  else if (kind == 5)
+    {
+      static const double dash[] = { 3, 2 };
+      cairo_set_line_width (cr, 1.5);
+      cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+      crisp_line (cr, *x + 4, y + 1, *x + 4, y + h - 1);
+      cairo_stroke (cr);
+      *x += 10;
+    }
+  else if (kind == 6)
+    {
+      cairo_set_line_width (cr, 2);
+      cairo_move_to (cr, *x + 4, y + h / 2 - 4);
+      cairo_line_to (cr, *x + 4, y + h / 2 + 4);
+      cairo_stroke (cr);
+      *x += 10;
+    }
+  else if (kind == 3)
+    {
+      cairo_set_line_width (cr, 1.5);
+      circle (cr, *x + 5, y + h / 2, POINT_RADIUS - 0.75);
+      cairo_stroke (cr);
+      *x += 14;
     }
   else
     {
@@ -482,6 +542,7 @@ lathe_chart_draw_plane (cairo_t                 *cr,
   {
     double x = plot.x;
     legend_item (cr, p, &x, MARGIN, &p->point, 0, _("Measured"));
+    legend_item (cr, p, &x, MARGIN, &p->point, 3, _("Subset only"));
     legend_item (cr, p, &x, MARGIN, &p->front, 2, _("Pareto front"));
     legend_item (cr, p, &x, MARGIN, &p->current, 1, _("Current"));
   }
@@ -687,7 +748,7 @@ lathe_chart_draw_histogram (cairo_t                  *cr,
     }
 
   plot.x = MARGIN + ytick_w + 8;
-  plot.y = MARGIN + th + 10;
+  plot.y = MARGIN + th + 4 + sh + 10;
   plot.width = MAX (width - MARGIN - 8 - plot.x, 10);
   plot.height = MAX (height - MARGIN - th - 4 - sh - 4 - LATHE_CHART_TICK_LENGTH - plot.y, 10);
   if (plot_out)
@@ -704,6 +765,22 @@ lathe_chart_draw_histogram (cairo_t                  *cr,
       draw_text (cr, p, &p->dim_text, 0.9, FALSE, s->layer, plot.x + plot.width, MARGIN + (th - sh) / 2,
                  ALIGN_END, ALIGN_START);
   }
+  if (s != NULL)
+    {
+      double x = plot.x, y = MARGIN + th + 4;
+      legend_item (cr, p, &x, y, &p->bar, 4, _("Weights before compression"));
+      if (s->n_levels > 0)
+        {
+          legend_item (cr, p, &x, y, &p->level, 6, s->palette ? _("Codebook entries") : _("Levels"));
+          legend_item (cr, p, &x, y, &p->clip, 5, _("Clipping range"));
+        }
+      if (!isnan (s->threshold) && s->n_pruned > 0 && s->pattern == LATHE_PATTERN_UNSTRUCTURED)
+        {
+          LatheChartColor band = p->pruned;
+          band.alpha = MIN (1, band.alpha * 2.5);   /* a small swatch needs more colour to read */
+          legend_item (cr, p, &x, y, &band, 4, _("Pruned"));
+        }
+    }
 
   /* Grid. */
   cairo_set_line_width (cr, 1);
@@ -769,7 +846,7 @@ lathe_chart_draw_histogram (cairo_t                  *cr,
   for (guint l = 0; l < s->n_levels; l++)
     {
       double x = PX (s->levels[l]);
-      cairo_set_source_rgba (cr, p->level.red, p->level.green, p->level.blue, 0.18 * p->level.alpha);
+      cairo_set_source_rgba (cr, p->level.red, p->level.green, p->level.blue, 0.3 * p->level.alpha);
       crisp_line (cr, x, plot.y, x, plot.y + plot.height);
       cairo_stroke (cr);
     }
@@ -815,23 +892,6 @@ int
 lathe_chart_size_bars_height (guint n_bars)
 {
   return (int) (2 * MARGIN + 24 + MAX (n_bars, 1) * BAR_ROW + 22);
-}
-
-static void
-rounded_rect (cairo_t *cr,
-              double   x,
-              double   y,
-              double   w,
-              double   h,
-              double   r)
-{
-  r = MIN (r, MIN (w, h) / 2);
-  cairo_new_sub_path (cr);
-  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
-  cairo_arc (cr, x + w - r, y + h - r, r, 0, G_PI / 2);
-  cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
-  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
-  cairo_close_path (cr);
 }
 
 void
@@ -884,12 +944,12 @@ lathe_chart_draw_size_bars (cairo_t                 *cr,
     g_autofree char *label = g_strdup_printf (_("Total %s"), total);
 
     set_color (cr, &p->original);
-    rounded_rect (cr, x, MARGIN + th / 2 - 5, 10, 10, 2);
+    rounded (cr, x, MARGIN + th / 2 - 5, 10, 10, 2);
     cairo_fill (cr);
     draw_text (cr, p, &p->dim_text, 0.9, FALSE, _("Original"), x + 14, MARGIN + th / 2, ALIGN_START, ALIGN_CENTER);
     x += 14 + text_width (cr, p, 0.9, FALSE, _("Original")) + 14;
     set_color (cr, &p->compressed);
-    rounded_rect (cr, x, MARGIN + th / 2 - 5, 10, 10, 2);
+    rounded (cr, x, MARGIN + th / 2 - 5, 10, 10, 2);
     cairo_fill (cr);
     draw_text (cr, p, &p->dim_text, 0.9, FALSE, _("Compressed"), x + 14, MARGIN + th / 2, ALIGN_START, ALIGN_CENTER);
     if (n_bars > 0)
@@ -941,10 +1001,10 @@ lathe_chart_draw_size_bars (cairo_t                 *cr,
       cairo_restore (cr);
 
       set_color (cr, &p->original);
-      rounded_rect (cr, plot.x, by, MAX (w_orig, 2), bar_h, 3);
+      rounded (cr, plot.x, by, MAX (w_orig, 2), bar_h, 3);
       cairo_fill (cr);
       set_color (cr, &p->compressed);
-      rounded_rect (cr, plot.x, by + 3, MAX (w_comp, 2), bar_h - 6, 2);
+      rounded (cr, plot.x, by + 3, MAX (w_comp, 2), bar_h - 6, 2);
       cairo_fill (cr);
 
       draw_text (cr, p, &p->dim_text, 0.9, FALSE, change, width - MARGIN, y + row / 2, ALIGN_END, ALIGN_CENTER);
