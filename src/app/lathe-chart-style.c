@@ -17,7 +17,17 @@ _lathe_chart_style_init (GtkWidget         *widget,
   /* Labels in the widget's own font, as the rest of the window. */
   font = pango_context_get_font_description (gtk_widget_get_pango_context (widget));
   if (font != NULL)
-    palette->font = pango_font_description_to_string (font);
+    {
+      PangoFontDescription *small = pango_font_description_copy (font);
+      int size = pango_font_description_get_size (small);
+
+      /* A chart's labels are captions: smaller than the text around it, as
+       * GTK's .caption is. Cairo lays them out at 96 dpi, as GTK does. */
+      if (size > 0)
+        pango_font_description_set_size (small, size * 4 / 5);
+      palette->font = pango_font_description_to_string (small);
+      pango_font_description_free (small);
+    }
 }
 
 static void

@@ -12,6 +12,7 @@
 struct _LatheLayerTable {
   GtkWidget           parent_instance;
 
+  GtkScrolledWindow  *scrolled;
   GtkColumnView      *column_view;
   GtkSingleSelection *selection;
 };
@@ -25,6 +26,10 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+/* Heights of the column titles and of a row with sliders, in pixels. */
+#define TABLE_HEADER_HEIGHT 32
+#define TABLE_ROW_HEIGHT    51
 
 /* A cell's widget remembers the item it shows while it is bound. */
 #define CELL_ITEM "lathe-layer-item"
@@ -558,6 +563,7 @@ lathe_layer_table_class_init (LatheLayerTableClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/lathe/Lathe/lathe-layer-table.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatheLayerTable, scrolled);
   gtk_widget_class_bind_template_child (widget_class, LatheLayerTable, column_view);
   gtk_widget_class_bind_template_callback (widget_class, label_setup_cb);
   gtk_widget_class_bind_template_callback (widget_class, dim_label_setup_cb);
@@ -615,6 +621,11 @@ lathe_layer_table_set_model (LatheLayerTable *self,
                                self, G_CONNECT_SWAPPED);
     }
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  /* A list view asks only for a row or two: room for up to ten rows, then
+   * the table scrolls and the charts stay in reach. */
+  gtk_scrolled_window_set_min_content_height (self->scrolled,
+                                              TABLE_HEADER_HEIGHT +
+                                              TABLE_ROW_HEIGHT * MIN (layers ? g_list_model_get_n_items (layers) : 0, 10));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_ITEM]);
 }
 

@@ -179,9 +179,9 @@ _lathe_window_edit_start (LatheWindow     *self,
 
 /* Shows a plan the user chose as a whole (a preset, reset, a chart point)
  * and records it as one step. */
-static void
-jump_to (LatheWindow     *self,
-         const LathePlan *plan)
+void
+_lathe_window_jump_to (LatheWindow     *self,
+                       const LathePlan *plan)
 {
   flush_commit (self);
   _lathe_window_restore_plan (self, plan);
@@ -191,9 +191,9 @@ jump_to (LatheWindow     *self,
 /* ---------------------------------------------------------------------- */
 /* Measured points                                                          */
 
-static LatheMeasured *
-find_generation (LatheWindow *self,
-                 guint64      generation)
+LatheMeasured *
+_lathe_window_find_measured (LatheWindow *self,
+                             guint64      generation)
 {
   for (guint i = 0; i < self->measured->len; i++)
     {
@@ -223,6 +223,7 @@ _lathe_window_plan_sent (LatheWindow     *self,
   if (m == NULL)
     {
       m = g_new0 (LatheMeasured, 1);
+      m->id = self->next_measured_id++;
       m->plan = lathe_plan_copy (plan);
       m->accuracy = m->lo = m->hi = NAN;
       g_ptr_array_add (self->measured, m);
@@ -236,7 +237,7 @@ void
 _lathe_window_record_result (LatheWindow        *self,
                              LatheSessionResult *result)
 {
-  LatheMeasured *m = find_generation (self, result->generation);
+  LatheMeasured *m = _lathe_window_find_measured (self, result->generation);
 
   if (m == NULL || (m->full && result->stage != LATHE_STAGE_FULL))
     return;
@@ -245,6 +246,7 @@ _lathe_window_record_result (LatheWindow        *self,
   m->lo = result->lo;
   m->hi = result->hi;
   m->full = result->stage == LATHE_STAGE_FULL;
+  _lathe_window_charts_point (self, m);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -284,7 +286,7 @@ reset_action (GtkWidget  *widget,
   LatheWindow *self = LATHE_WINDOW (widget);
   g_autoptr(LathePlan) plan = _lathe_window_default_plan (self);
 
-  jump_to (self, plan);
+  _lathe_window_jump_to (self, plan);
 }
 
 /* Starting points, each from the uncompressed plan. */
@@ -314,7 +316,7 @@ preset_action (GtkWidget  *widget,
       g_warning ("Unknown preset “%s”", name);
       return;
     }
-  jump_to (self, plan);
+  _lathe_window_jump_to (self, plan);
 }
 
 static void

@@ -2,7 +2,10 @@
 #pragma once
 
 #include "compress/lathe-plan.h"
+#include "lathe-histogram-chart.h"
 #include "lathe-history.h"
+#include "lathe-plane-chart.h"
+#include "lathe-size-chart.h"
 #include "lathe-layer-table.h"
 #include "lathe-scoreboard.h"
 #include "lathe-window.h"
@@ -35,6 +38,10 @@ struct _LatheWindow {
   GtkAdjustment        *global_sparsity_adjustment;
   GtkAdjustment        *global_width_adjustment;
   LatheLayerTable      *layer_table;
+  LathePlaneChart      *plane_chart;
+  LatheHistogramChart  *histogram_chart;
+  LatheSizeChart       *size_chart;
+  GtkLabel             *histogram_title;
   GtkWidget            *recent_box;
   GtkListBox           *recent_list;
 
@@ -62,12 +69,17 @@ struct _LatheWindow {
   gboolean              pointer_down;
   gboolean              restoring;
   GPtrArray            *measured;    /* LatheMeasured*: every plan measured on this model */
+  guint                 next_measured_id;
+
+  /* charts (lathe-window-charts.c) */
+  GCancellable         *summary_cancellable;
 
   GSettings            *settings;
 };
 
 /* A plan measured on the open model: a point on the size–accuracy plane. */
 typedef struct {
+  guint      id;            /* the plane chart's plan id */
   LathePlan *plan;
   guint64    generation;
   guint64    packed_bytes;
@@ -113,6 +125,29 @@ void        _lathe_window_record_result    (LatheWindow     *self,
                                             LatheSessionResult *result);
 LathePlan  *_lathe_window_default_plan     (LatheWindow     *self);
 
+/* Shows a plan chosen as a whole (a preset, reset, a chart's point) and
+ * records it as one step. */
+void        _lathe_window_jump_to          (LatheWindow     *self,
+                                            const LathePlan *plan);
+LatheMeasured *_lathe_window_find_measured (LatheWindow     *self,
+                                            guint64          generation);
+
+/* lathe-window-charts.c */
+void        _lathe_window_charts_class_init (GtkWidgetClass *widget_class);
+void        _lathe_window_charts_init      (LatheWindow     *self);
+void        _lathe_window_charts_dispose   (LatheWindow     *self);
+void        _lathe_window_charts_clear     (LatheWindow     *self);
+/* A measured point got figures. */
+void        _lathe_window_charts_point     (LatheWindow     *self,
+                                            LatheMeasured   *m);
+/* The current plan's figures. */
+void        _lathe_window_charts_result    (LatheWindow     *self,
+                                            LatheSessionResult *result);
+/* size-accuracy.svg, weights.svg and layer-sizes.svg into `dir`. */
+gboolean    _lathe_window_save_charts_svg  (LatheWindow     *self,
+                                            GFile           *dir,
+                                            GError         **error);
+
 /* lathe-window-files.c */
 void        _lathe_window_files_class_init (GtkWidgetClass  *widget_class);
 void        _lathe_window_files_init       (LatheWindow     *self);
@@ -128,6 +163,9 @@ gboolean    _lathe_window_save_pipeline    (LatheWindow     *self,
 
 
 /* For tests: what the window holds and shows. */
+LathePlaneChart    *_lathe_window_get_plane_chart        (LatheWindow *self);
+LatheHistogramChart *_lathe_window_get_histogram_chart   (LatheWindow *self);
+LatheSizeChart     *_lathe_window_get_size_chart         (LatheWindow *self);
 LatheHistory       *_lathe_window_get_history            (LatheWindow *self);
 GPtrArray          *_lathe_window_get_measured           (LatheWindow *self);
 LatheScoreboard    *_lathe_window_get_scoreboard         (LatheWindow *self);

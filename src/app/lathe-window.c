@@ -298,6 +298,7 @@ session_result_cb (LatheSession       *session,
   g_clear_pointer (&self->result, lathe_session_result_unref);
   self->result = lathe_session_result_ref (result);
   lathe_scoreboard_set_result (self->scoreboard, result);
+  _lathe_window_charts_result (self, result);
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
   if (result->applied != NULL)
@@ -488,6 +489,7 @@ close_session (LatheWindow *self)
   g_clear_pointer (&self->mean, g_array_unref);
   g_clear_pointer (&self->std, g_array_unref);
   g_ptr_array_set_size (self->measured, 0);
+  _lathe_window_charts_clear (self);
   self->generation = 0;
   set_evaluating (self, FALSE);
 }
@@ -742,6 +744,7 @@ lathe_window_dispose (GObject *object)
     lathe_layer_table_set_model (self->layer_table, NULL);
   close_session (self);
   _lathe_window_edit_dispose (self);
+  _lathe_window_charts_dispose (self);
   g_clear_pointer (&self->measured, g_ptr_array_unref);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), LATHE_TYPE_WINDOW);
@@ -784,6 +787,9 @@ lathe_window_class_init (LatheWindowClass *klass)
 
   g_type_ensure (LATHE_TYPE_SCOREBOARD);
   g_type_ensure (LATHE_TYPE_LAYER_TABLE);
+  g_type_ensure (LATHE_TYPE_PLANE_CHART);
+  g_type_ensure (LATHE_TYPE_HISTOGRAM_CHART);
+  g_type_ensure (LATHE_TYPE_SIZE_CHART);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/lathe/Lathe/lathe-window.ui");
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, window_title);
@@ -805,6 +811,10 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_adjustment);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, layer_table);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, plane_chart);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, histogram_chart);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, size_chart);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, histogram_title);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_list);
   gtk_widget_class_bind_template_callback (widget_class, global_bits_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, global_sparsity_changed_cb);
@@ -816,6 +826,7 @@ lathe_window_class_init (LatheWindowClass *klass)
 
   _lathe_window_edit_class_init (widget_class);
   _lathe_window_files_class_init (widget_class);
+  _lathe_window_charts_class_init (widget_class);
 }
 
 static void
@@ -827,6 +838,7 @@ lathe_window_init (LatheWindow *self)
   self->settings = lathe_application_new_settings ();
   _lathe_window_edit_init (self);
   _lathe_window_files_init (self);
+  _lathe_window_charts_init (self);
 
   show_global_values (self);
 }
@@ -921,4 +933,22 @@ GPtrArray *
 _lathe_window_get_measured (LatheWindow *self)
 {
   return self->measured;
+}
+
+LathePlaneChart *
+_lathe_window_get_plane_chart (LatheWindow *self)
+{
+  return self->plane_chart;
+}
+
+LatheHistogramChart *
+_lathe_window_get_histogram_chart (LatheWindow *self)
+{
+  return self->histogram_chart;
+}
+
+LatheSizeChart *
+_lathe_window_get_size_chart (LatheWindow *self)
+{
+  return self->size_chart;
 }
