@@ -13,7 +13,14 @@ const char       *_lathe_export_dialog_get_command        (LatheExportDialog *se
 gboolean          _lathe_export_dialog_get_busy           (LatheExportDialog *self);
 /* The replace-folder question while it is open, else NULL. */
 AdwMessageDialog *_lathe_export_dialog_get_confirm_dialog (LatheExportDialog *self);
+/* The folder chooser while it is open, else NULL. */
+GtkFileChooser   *_lathe_export_dialog_get_chooser        (LatheExportDialog *self);
 /* "form" or "done" */
 const char       *_lathe_export_dialog_get_page           (LatheExportDialog *self);
+
+/* The form row for one exporter parameter, its control bound both ways
+ * to the property `pspec` of `method`. */
+GtkWidget        *_lathe_export_dialog_param_row_new      (GObject           *method,
+                                                           GParamSpec        *pspec);
 
 G_END_DECLS

@@ -176,10 +176,23 @@ index_to_enum (GBinding     *binding,
   return TRUE;
 }
 
+/* A NULL string property shows as an empty entry (GtkEntry refuses NULL). */
+static gboolean
+string_to_text (GBinding     *binding,
+                const GValue *from,
+                GValue       *to,
+                gpointer      user_data)
+{
+  const char *s = g_value_get_string (from);
+
+  g_value_set_string (to, s ? s : "");
+  return TRUE;
+}
+
 /* One row per GObject property of the exporter, bound to it. */
-static GtkWidget *
-param_row_new (GObject    *method,
-               GParamSpec *pspec)
+GtkWidget *
+_lathe_export_dialog_param_row_new (GObject    *method,
+                                    GParamSpec *pspec)
 {
   const char *nick = g_param_spec_get_nick (pspec);
   const char *blurb = g_param_spec_get_blurb (pspec);
@@ -213,7 +226,9 @@ param_row_new (GObject    *method,
   else if (G_IS_PARAM_SPEC_STRING (pspec))
     {
       widget = gtk_entry_new ();
-      property = "text";
+      g_object_bind_property_full (method, g_param_spec_get_name (pspec), widget, "text",
+                                   G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                                   string_to_text, NULL, NULL, NULL);
     }
   else
     {
@@ -299,7 +314,7 @@ exporter_selected_cb (LatheExportDialog *self)
   params = lathe_plugin_info_list_params (info, &n_params);
   for (guint i = 0; i < n_params; i++)
     {
-      GtkWidget *row = param_row_new (self->exporter, params[i]);
+      GtkWidget *row = _lathe_export_dialog_param_row_new (self->exporter, params[i]);
       adw_preferences_group_add (self->params_group, row);
       g_ptr_array_add (self->param_rows, row);
     }
@@ -598,6 +613,10 @@ export_done_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   g_clear_object (&self->cancellable);
+  self->busy = FALSE;
+  /* Closed while exporting: the export was cancelled, nothing to show. */
+  if (self->stack == NULL)
+    return;
   set_busy (self, FALSE);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
@@ -752,6 +771,7 @@ lathe_export_dialog_export_to (LatheExportDialog *self,
     adw_message_dialog_set_response_appearance (self->confirm, "replace", ADW_RESPONSE_DESTRUCTIVE);
     adw_message_dialog_set_default_response (self->confirm, "cancel");
     adw_message_dialog_set_close_response (self->confirm, "cancel");
+    gtk_window_set_destroy_with_parent (GTK_WINDOW (self->confirm), TRUE);
     g_signal_connect_object (self->confirm, "response", G_CALLBACK (confirm_response_cb), self, 0);
     gtk_window_present (GTK_WINDOW (self->confirm));
   }
@@ -1038,6 +1058,12 @@ gboolean
 _lathe_export_dialog_get_busy (LatheExportDialog *self)
 {
   return self->busy;
+}
+
+GtkFileChooser *
+_lathe_export_dialog_get_chooser (LatheExportDialog *self)
+{
+  return self->chooser ? GTK_FILE_CHOOSER (self->chooser) : NULL;
 }
 
 AdwMessageDialog *

@@ -578,6 +578,280 @@ test_cancel (Fixture       *f,
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->dialog)));
 }
 
+/* ---------------------------------------------------------------------- */
+/* The exporter settings form, on an object with one property of each kind */
+
+#define TEST_TYPE_PARAMS (test_params_get_type ())
+G_DECLARE_FINAL_TYPE (TestParams, test_params, TEST, PARAMS, GObject)
+
+struct _TestParams {
+  GObject   parent_instance;
+  int       level;
+  double    ratio;
+  gboolean  fast;
+  char     *label;
+  GtkAlign  align;
+};
+
+enum { P_0, P_LEVEL, P_RATIO, P_FAST, P_LABEL, P_ALIGN, N_P };
+static GParamSpec *test_params_props[N_P];
+
+G_DEFINE_FINAL_TYPE (TestParams, test_params, G_TYPE_OBJECT)
+
+static void
+test_params_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  TestParams *self = TEST_PARAMS (object);
+  switch (id)
+    {
+    case P_LEVEL: g_value_set_int (value, self->level); break;
+    case P_RATIO: g_value_set_double (value, self->ratio); break;
+    case P_FAST: g_value_set_boolean (value, self->fast); break;
+    case P_LABEL: g_value_set_string (value, self->label); break;
+    case P_ALIGN: g_value_set_enum (value, self->align); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+    }
+}
+
+static void
+test_params_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+  TestParams *self = TEST_PARAMS (object);
+  switch (id)
+    {
+    case P_LEVEL: self->level = g_value_get_int (value); break;
+    case P_RATIO: self->ratio = g_value_get_double (value); break;
+    case P_FAST: self->fast = g_value_get_boolean (value); break;
+    case P_LABEL: g_free (self->label); self->label = g_value_dup_string (value); break;
+    case P_ALIGN: self->align = g_value_get_enum (value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec); return;
+    }
+  g_object_notify_by_pspec (object, pspec);
+}
+
+static void
+test_params_finalize (GObject *object)
+{
+  g_free (TEST_PARAMS (object)->label);
+  G_OBJECT_CLASS (test_params_parent_class)->finalize (object);
+}
+
+static void
+test_params_class_init (TestParamsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_params_get_property;
+  object_class->set_property = test_params_set_property;
+  object_class->finalize = test_params_finalize;
+  test_params_props[P_LEVEL] = g_param_spec_int ("level", "Level", "Compression level", 0, 9, 3,
+                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+  test_params_props[P_RATIO] = g_param_spec_double ("ratio", "Ratio", NULL, 0, 1, 0.5,
+                                                    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+  test_params_props[P_FAST] = g_param_spec_boolean ("fast", "Fast", NULL, FALSE,
+                                                    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+  test_params_props[P_LABEL] = g_param_spec_string ("label", "Label", NULL, NULL,
+                                                    G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+  test_params_props[P_ALIGN] = g_param_spec_enum ("align", "Align", NULL, GTK_TYPE_ALIGN, GTK_ALIGN_FILL,
+                                                  G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_P, test_params_props);
+}
+
+static void
+test_params_init (TestParams *self)
+{
+  self->level = 3;
+  self->ratio = 0.5;
+}
+
+static GtkWidget *
+find_type (GtkWidget *root,
+           GType      type)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (root), type))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_type (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_param_form (void)
+{
+  g_autoptr(TestParams) params = g_object_new (TEST_TYPE_PARAMS, NULL);
+  GtkWidget *row, *w;
+
+  /* int: a spin button over the property's range, both ways */
+  row = g_object_ref_sink (_lathe_export_dialog_param_row_new (G_OBJECT (params), test_params_props[P_LEVEL]));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Level");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Compression level");
+  w = find_type (row, GTK_TYPE_SPIN_BUTTON);
+  g_assert_nonnull (w);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)), ==, 3);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), 7);
+  g_assert_cmpint (params->level, ==, 7);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), 42);     /* clamped to the range */
+  g_assert_cmpint (params->level, ==, 9);
+  g_object_set (params, "level", 1, NULL);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (w)), ==, 1);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL, "Level");
+  g_object_unref (row);
+
+  /* double */
+  row = g_object_ref_sink (_lathe_export_dialog_param_row_new (G_OBJECT (params), test_params_props[P_RATIO]));
+  w = find_type (row, GTK_TYPE_SPIN_BUTTON);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), 0.25);
+  g_assert_cmpfloat (params->ratio, ==, 0.25);
+  g_object_unref (row);
+
+  /* boolean: a switch */
+  row = g_object_ref_sink (_lathe_export_dialog_param_row_new (G_OBJECT (params), test_params_props[P_FAST]));
+  w = find_type (row, GTK_TYPE_SWITCH);
+  g_assert_nonnull (w);
+  gtk_switch_set_active (GTK_SWITCH (w), TRUE);
+  g_assert_true (params->fast);
+  g_object_unref (row);
+
+  /* string: an entry */
+  row = g_object_ref_sink (_lathe_export_dialog_param_row_new (G_OBJECT (params), test_params_props[P_LABEL]));
+  w = find_type (row, GTK_TYPE_ENTRY);
+  g_assert_nonnull (w);
+  gtk_editable_set_text (GTK_EDITABLE (w), "int4");
+  g_assert_cmpstr (params->label, ==, "int4");
+  g_object_unref (row);
+
+  /* enum: a drop-down of the nicks */
+  row = g_object_ref_sink (_lathe_export_dialog_param_row_new (G_OBJECT (params), test_params_props[P_ALIGN]));
+  w = find_type (row, GTK_TYPE_DROP_DOWN);
+  g_assert_nonnull (w);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (w)), ==, 0);     /* fill */
+  g_object_set (params, "align", GTK_ALIGN_CENTER, NULL);
+  g_assert_cmpuint (gtk_drop_down_get_selected (GTK_DROP_DOWN (w)), ==, 3);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (w), 1);
+  g_assert_cmpint (params->align, ==, GTK_ALIGN_START);
+  g_object_unref (row);
+}
+
+/* Every control a person can reach has an accessible name: its own label,
+ * an accessible label or a labelled-by relation. */
+static void
+assert_named (GtkWidget *widget)
+{
+  /* the parts of composite widgets name themselves */
+  if (GTK_IS_SPIN_BUTTON (widget) || ADW_IS_COMBO_ROW (widget) || GTK_IS_DROP_DOWN (widget))
+    {
+      g_autofree char *mismatch = NULL;
+      if (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL) &&
+          !gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY))
+        g_error ("%s has no accessible name", G_OBJECT_TYPE_NAME (widget));
+      return;
+    }
+  if (GTK_IS_BUTTON (widget) || GTK_IS_SWITCH (widget) || GTK_IS_ENTRY (widget) || GTK_IS_SPINNER (widget))
+    {
+      if (!gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL) &&
+          !gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY) &&
+          !(GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL))
+        g_error ("a %s (%s) has no accessible name", G_OBJECT_TYPE_NAME (widget),
+                 gtk_widget_get_tooltip_text (widget) ? gtk_widget_get_tooltip_text (widget) : "no tooltip");
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    assert_named (child);
+}
+
+static void
+test_accessible_names (Fixture       *f,
+                       gconstpointer  data)
+{
+  SKIP_WITHOUT_DATA (f);
+  assert_named (GTK_WIDGET (f->dialog));
+}
+
+static void
+test_chooser (Fixture       *f,
+              gconstpointer  data)
+{
+  GtkFileChooser *chooser;
+  g_autofree char *name = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *got = NULL;
+  g_autoptr(GFile) folder = NULL;
+
+  SKIP_WITHOUT_DATA (f);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->dialog), "export.choose-folder", NULL));
+  drain ();
+  chooser = _lathe_export_dialog_get_chooser (f->dialog);
+  g_assert_nonnull (chooser);
+  /* save-style: the person types the new folder's name */
+  g_assert_cmpint (gtk_file_chooser_get_action (chooser), ==, GTK_FILE_CHOOSER_ACTION_SAVE);
+  name = gtk_file_chooser_get_current_name (chooser);
+  g_assert_cmpstr (name, ==, "fashion-cnn-compressed");
+
+  folder = g_file_new_for_path (f->tmp);
+  g_assert_true (gtk_file_chooser_set_current_folder (chooser, folder, NULL));
+  gtk_file_chooser_set_current_name (chooser, "new artifact");
+  /* the chooser changes folder asynchronously */
+  {
+    gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    g_autoptr(GFile) current = NULL;
+    while (g_get_monotonic_time () < end)
+      {
+        g_clear_object (&current);
+        current = gtk_file_chooser_get_current_folder (chooser);
+        if (current != NULL && g_file_equal (current, folder))
+          break;
+        g_main_context_iteration (NULL, FALSE);
+      }
+    drain ();
+  }
+  gtk_native_dialog_hide (GTK_NATIVE_DIALOG (chooser));
+  g_signal_emit_by_name (chooser, "response", GTK_RESPONSE_ACCEPT);
+  drain ();
+  g_assert_null (_lathe_export_dialog_get_chooser (f->dialog));
+  g_assert_nonnull (lathe_export_dialog_get_folder (f->dialog));
+  want = g_build_filename (f->tmp, "new artifact", NULL);
+  got = g_file_get_path (lathe_export_dialog_get_folder (f->dialog));
+  g_assert_cmpstr (got, ==, want);
+  /* choosing writes nothing; Export does */
+  g_assert_false (g_file_test (want, G_FILE_TEST_EXISTS));
+  g_assert_false (_lathe_export_dialog_get_busy (f->dialog));
+}
+
+static void
+test_close_while_exporting (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *outdir = NULL;
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(LatheExportDialog) dialog = NULL;
+  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+  g_autofree char *before = NULL, *after = NULL;
+
+  SKIP_WITHOUT_DATA (f);
+
+  outdir = g_build_filename (f->tmp, "closed", NULL);
+  dir = g_file_new_for_path (outdir);
+  before = list_dir (f->tmp);
+  dialog = g_object_ref (lathe_export_dialog_new (f->parent, f->session, f->plan, f->model, "fashion-mnist"));
+  g_signal_connect (dialog, "exported", G_CALLBACK (exported_cb), f);
+  gtk_window_present (GTK_WINDOW (dialog));
+  lathe_export_dialog_export_to (dialog, dir);
+  g_assert_true (_lathe_export_dialog_get_busy (dialog));
+  gtk_window_close (GTK_WINDOW (dialog));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  while (_lathe_export_dialog_get_busy (dialog) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  drain ();
+  g_assert_false (_lathe_export_dialog_get_busy (dialog));
+  g_assert_cmpuint (f->events->len, ==, 0);
+  after = list_dir (f->tmp);
+  g_assert_cmpstr (after, ==, before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -600,6 +874,10 @@ main (int   argc,
   ADD ("/lathe/app/export/replace-previous", test_replace_previous);
   ADD ("/lathe/app/export/bad-destination", test_bad_destination);
   ADD ("/lathe/app/export/cancel", test_cancel);
+  ADD ("/lathe/app/export/accessible-names", test_accessible_names);
+  ADD ("/lathe/app/export/chooser", test_chooser);
+  ADD ("/lathe/app/export/close-while-exporting", test_close_while_exporting);
+  g_test_add_func ("/lathe/app/export/param-form", test_param_form);
 #undef ADD
   return g_test_run ();
 }
