@@ -161,6 +161,9 @@ test_shortcuts_window (void)
       g_assert_true (gtk_accelerator_parse (expected[i], &key, &mods));
       g_assert_cmpuint (key, !=, 0);
     }
+  gtk_window_present (GTK_WINDOW (overlay));
+  gtk_test_widget_wait_for_draw (overlay);
+  save_png (overlay, "shortcuts-window.png");
   gtk_window_destroy (GTK_WINDOW (overlay));
 }
 
