@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "lathe-application.h"
+#include "lathe-preferences-window.h"
 #include "lathe-window.h"
 
 struct _LatheApplication {
@@ -101,12 +102,14 @@ lathe_application_startup (GApplication *app)
   static const char *open_accels[] = { "<Control>o", NULL };
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
 
   G_APPLICATION_CLASS (lathe_application_parent_class)->startup (app);
 
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.open", open_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", preferences_accels);
 }
 
 static void
@@ -155,6 +158,17 @@ about_activated (GSimpleAction *action,
 }
 
 static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  LatheApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  gtk_window_present (GTK_WINDOW (lathe_preferences_window_new (parent)));
+}
+
+static void
 quit_activated (GSimpleAction *action,
                 GVariant      *parameter,
                 gpointer       user_data)
@@ -165,6 +179,7 @@ quit_activated (GSimpleAction *action,
 static const GActionEntry app_actions[] = {
   { .name = "open", .activate = open_activated },
   { .name = "about", .activate = about_activated },
+  { .name = "preferences", .activate = preferences_activated },
   { .name = "quit", .activate = quit_activated },
 };
 
@@ -219,27 +234,4 @@ lathe_application_new (void)
                        "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_HANDLES_COMMAND_LINE,
                        "resource-base-path", "/io/github/lathe/Lathe",
                        NULL);
-}
-
-GSettings *
-lathe_application_new_settings (void)
-{
-  GSettingsSchemaSource *installed = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  if (installed != NULL)
-    schema = g_settings_schema_source_lookup (installed, LATHE_APPLICATION_ID, TRUE);
-  if (schema == NULL)
-    {
-      g_autoptr(GSettingsSchemaSource) built =
-        g_settings_schema_source_new_from_directory (LATHE_BUILD_SCHEMADIR, installed, FALSE, NULL);
-      if (built != NULL)
-        schema = g_settings_schema_source_lookup (built, LATHE_APPLICATION_ID, FALSE);
-    }
-  if (schema == NULL)
-    {
-      g_warning ("The settings schema %s is not installed; preferences will not be kept", LATHE_APPLICATION_ID);
-      return NULL;
-    }
-  return g_settings_new_full (schema, NULL, NULL);
 }

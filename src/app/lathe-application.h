@@ -18,8 +18,5 @@ LatheApplication *lathe_application_new (void);
  * po/ while it exists (the app runs uninstalled), else to LOCALEDIR.
  * main() and the in-process GUI tests call it first. */
 void lathe_application_init_i18n (void);
-/* The app's settings: the installed schema, else the build tree's
- * (running uninstalled); NULL if neither has it. */
-GSettings *lathe_application_new_settings (void);
 
 G_END_DECLS

@@ -7,7 +7,7 @@
 
 #include "compress/lathe-plan.h"
 #include "lathe-app-format.h"
-#include "lathe-application.h"
+#include "lathe-settings.h"
 #include "lathe-layer-item.h"
 #include "lathe-window-private.h"
 
@@ -835,7 +835,7 @@ lathe_window_init (LatheWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->measured = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_measured_free);
-  self->settings = lathe_application_new_settings ();
+  self->settings = lathe_settings_new ();
   _lathe_window_edit_init (self);
   _lathe_window_files_init (self);
   _lathe_window_charts_init (self);

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+
+#include "compress/lathe-plan.h"
+
+G_BEGIN_DECLS
+
+/* The command line that reproduces a plan:
+ *
+ *   lathe-cli apply MODEL [--data SPEC] [plan flags…] -o DIR
+ *
+ * using the flags of lathe-cli's plan options (--bits, --granularity,
+ * --affine, --scale, --quantizer, --sparsity, --pattern, --global-sparsity,
+ * --width, --keep-bn, --layer NAME:key=value,…, --set METHOD.PARAM=VALUE,
+ * --importance, --calibration, --calibration-samples). A flag is given only
+ * when its value differs from the CLI's default; layers (by name) and
+ * parameters are sorted, so the same plan always gives the same argv.
+ * Numbers are written in the shortest form that reads back to the same
+ * double.
+ *
+ * `program` is argv[0] (NULL: "lathe-cli"); `data_spec` NULL leaves out
+ * --data (the CLI's default, fashion-mnist). Normalisation is not passed:
+ * the CLI reads it from the model's metadata as the app does.
+ *
+ * A plan the flags cannot express is a LATHE_COMPRESS_ERROR_UNSUPPORTED
+ * naming the field: a non-zero seed, skip as a default, an N:M pattern
+ * other than 2:4 and 4:8, activation importance with 0 calibration
+ * samples, a MODEL path ending in .json (the CLI would read it as a
+ * pipeline). Free the result with g_strfreev(). */
+char **lathe_plan_to_cli_args (const LathePlan  *plan,
+                               const char       *program,
+                               const char       *model_path,
+                               const char       *data_spec,
+                               const char       *output_dir,
+                               GError          **error);
+
+/* argv as one line a POSIX shell reads back to the same words: each word
+ * through g_shell_quote() unless it holds only characters that need no
+ * quoting, joined by single spaces. */
+char  *lathe_cli_args_to_shell (const char * const *argv);
+
+G_END_DECLS
