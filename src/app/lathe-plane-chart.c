@@ -235,21 +235,25 @@ query_tooltip (GtkWidget  *widget,
   return TRUE;
 }
 
-/* Indices sorted by size (by_accuracy FALSE) or accuracy. */
-static gboolean by_accuracy_order;
-static const LathePlanePoint *order_points;
+typedef struct {
+  const LathePlanePoint *points;
+  gboolean               by_accuracy;
+} Order;
 
+/* Indices by size or by accuracy, ties by index. */
 static int
 compare_order (gconstpointer a,
-               gconstpointer b)
+               gconstpointer b,
+               gpointer      data)
 {
-  const LathePlanePoint *p = &order_points[*(const guint *) a], *q = &order_points[*(const guint *) b];
-  double x = by_accuracy_order ? p->accuracy : (double) p->bytes;
-  double y = by_accuracy_order ? q->accuracy : (double) q->bytes;
+  const Order *o = data;
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  double x = o->by_accuracy ? o->points[i].accuracy : (double) o->points[i].bytes;
+  double y = o->by_accuracy ? o->points[j].accuracy : (double) o->points[j].bytes;
 
   if (x != y)
     return x < y ? -1 : 1;
-  return (*(const guint *) a > *(const guint *) b) - (*(const guint *) a < *(const guint *) b);
+  return (i > j) - (i < j);
 }
 
 static void
@@ -265,10 +269,8 @@ move_selection (LathePlaneChart *self,
     return;
   for (guint i = 0; i < self->points->len; i++)
     g_array_append_val (order, i);
-  by_accuracy_order = by_accuracy;
-  order_points = (const LathePlanePoint *) self->points->data;
-  g_array_sort (order, compare_order);
-  order_points = NULL;
+  g_array_sort_with_data (order, compare_order,
+                          &(Order) { (const LathePlanePoint *) self->points->data, by_accuracy });
   if (start < 0)
     {
       lathe_plane_chart_set_selected (self, (int) g_array_index (order, guint, 0));

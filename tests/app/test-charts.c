@@ -140,6 +140,30 @@ luminance (Pixel p)
   return (0.2126 * p.r + 0.7152 * p.g + 0.0722 * p.b) / 255.0;
 }
 
+/* Under LATHE_TEST_CHART_DIR, what a widget saves (its own font and style). */
+static void
+maybe_save (GtkWidget  *widget,
+            const char *name)
+{
+  const char *dir = g_getenv ("LATHE_TEST_CHART_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL)
+    return;
+  g_mkdir_with_parents (dir, 0755);
+  path = g_build_filename (dir, name, NULL);
+  file = g_file_new_for_path (path);
+  if (LATHE_IS_PLANE_CHART (widget))
+    lathe_plane_chart_save (LATHE_PLANE_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  else if (LATHE_IS_HISTOGRAM_CHART (widget))
+    lathe_histogram_chart_save (LATHE_HISTOGRAM_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  else
+    lathe_size_chart_save (LATHE_SIZE_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  g_assert_no_error (error);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Pareto front                                                            */
 
@@ -637,6 +661,7 @@ test_plane_widget (WidgetFixture *f,
   lathe_plane_chart_set_current (f->plane, 3);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
 
+  maybe_save (GTK_WIDGET (f->plane), "widget-plane.png");
   desc = lathe_plane_chart_get_description (f->plane);
   g_assert_true (g_str_has_prefix (desc, "6 configurations measured"));
   g_assert_nonnull (strstr (desc, cur_size));
@@ -680,6 +705,7 @@ test_histogram_widget (WidgetFixture *f,
   lathe_histogram_chart_set_summary (f->histogram, s);
   g_assert_true (lathe_histogram_chart_get_summary (f->histogram) == s);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
+  maybe_save (GTK_WIDGET (f->histogram), "widget-histogram.png");
   desc = lathe_histogram_chart_get_description (f->histogram);
   g_assert_nonnull (strstr (desc, "fc1.weight"));
   g_assert_nonnull (strstr (desc, "235200 weights"));
@@ -712,6 +738,7 @@ test_size_widget (WidgetFixture *f,
   lathe_size_chart_set_bars (f->sizes, size_bars, G_N_ELEMENTS (size_bars));
   g_assert_cmpuint (lathe_size_chart_get_n_bars (f->sizes), ==, 3);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
+  maybe_save (GTK_WIDGET (f->sizes), "widget-sizes.png");
   desc = lathe_size_chart_get_description (f->sizes);
   g_assert_true (g_str_has_prefix (desc, "3 layers"));
   g_assert_nonnull (strstr (desc, "fc1.weight"));
