@@ -6,7 +6,7 @@
 
 #include "lathe-app-format.h"
 #include "lathe-chart-style-private.h"
-#include "lathe-plane-chart.h"
+#include "lathe-plane-chart-private.h"
 
 struct _LathePlaneChart {
   GtkWidget  parent_instance;
@@ -48,7 +48,10 @@ draw (cairo_t  *cr,
   _lathe_chart_style_init (GTK_WIDGET (self), &palette);
   lathe_chart_draw_plane (cr, width, height, &palette,
                           (const LathePlanePoint *) self->points->data, self->points->len,
-                          self->current, self->selected, gtk_widget_has_focus (GTK_WIDGET (self)),
+                          self->current,
+                          /* focused with nothing selected yet: the keys start from the current one */
+                          self->selected >= 0 ? self->selected : self->current,
+                          gtk_widget_has_focus (GTK_WIDGET (self)),
                           self->hover, NULL, self->hits);
 }
 
@@ -166,12 +169,10 @@ point_at (LathePlaneChart *self,
   return found;
 }
 
-static void
-pressed (GtkGestureClick *gesture,
-         int              n_press,
-         double           x,
-         double           y,
-         LathePlaneChart *self)
+void
+_lathe_plane_chart_press (LathePlaneChart *self,
+                          double           x,
+                          double           y)
 {
   int index = point_at (self, x, y);
 
@@ -180,6 +181,32 @@ pressed (GtkGestureClick *gesture,
     return;
   lathe_plane_chart_set_selected (self, index);
   activate_point (self, index);
+}
+
+gboolean
+_lathe_plane_chart_get_point_position (LathePlaneChart *self,
+                                       guint            index,
+                                       double          *x,
+                                       double          *y)
+{
+  const LatheChartRect *r;
+
+  if (index >= self->hits->len)
+    return FALSE;
+  r = &g_array_index (self->hits, LatheChartRect, index);
+  *x = r->x + r->width / 2;
+  *y = r->y + r->height / 2;
+  return TRUE;
+}
+
+static void
+pressed (GtkGestureClick *gesture,
+         int              n_press,
+         double           x,
+         double           y,
+         LathePlaneChart *self)
+{
+  _lathe_plane_chart_press (self, x, y);
 }
 
 static void

@@ -21,7 +21,7 @@
 #include "lathe-app-format.h"
 #include "lathe-chart-draw.h"
 #include "lathe-histogram-chart.h"
-#include "lathe-plane-chart.h"
+#include "lathe-plane-chart-private.h"
 #include "lathe-size-chart.h"
 #include "../lathe-test-util.h"
 
@@ -50,11 +50,27 @@ load_mlp (void)
   g_assert_no_error (error);
 }
 
+static LatheWeightSummary *summary_with (const char       *layer,
+                                         int               bits,
+                                         double            sparsity,
+                                         LatheGranularity  granularity,
+                                         const char       *quantizer);
+
 /* The summary of `layer` under a uniform per-tensor plan. */
 static LatheWeightSummary *
 summary_for (const char *layer,
              int         bits,
              double      sparsity)
+{
+  return summary_with (layer, bits, sparsity, LATHE_GRANULARITY_TENSOR, "uniform");
+}
+
+static LatheWeightSummary *
+summary_with (const char       *layer,
+              int               bits,
+              double            sparsity,
+              LatheGranularity  granularity,
+              const char       *quantizer)
 {
   g_autoptr(LathePlan) plan = lathe_plan_new ();
   g_autoptr(LatheApplied) applied = NULL;
@@ -64,7 +80,9 @@ summary_for (const char *layer,
   load_mlp ();
   plan->defaults.bits = bits;
   plan->defaults.sparsity = sparsity;
-  plan->defaults.granularity = LATHE_GRANULARITY_TENSOR;
+  plan->defaults.granularity = granularity;
+  g_free (plan->defaults.quantizer);
+  plan->defaults.quantizer = g_strdup (quantizer);
   applied = lathe_apply_plan (lathe_model_get_graph (mlp), mlp_layers, plan, &error);
   g_assert_no_error (error);
   s = lathe_weight_summary_new (lathe_model_get_graph (mlp), mlp_layers, plan, NULL, applied, layer,
@@ -87,7 +105,7 @@ maybe_write (cairo_surface_t *surface,
   const char *dir = g_getenv ("LATHE_TEST_CHART_DIR");
   g_autofree char *path = NULL;
 
-  if (dir == NULL)
+  if (dir == NULL || name == NULL)
     return;
   g_mkdir_with_parents (dir, 0755);
   path = g_build_filename (dir, name, NULL);
@@ -336,6 +354,21 @@ test_histogram_legend (void)
   g_assert_nonnull (strstr (legend, cut));
   g_assert_nonnull (strstr (fp, "float32"));
   g_assert_null (strstr (fp, "pruned"));
+
+  /* per channel: which unit's levels; a palette: codebook entries */
+  {
+    g_autoptr(LatheWeightSummary) ch = summary_with ("fc2.weight", 4, 0.3, LATHE_GRANULARITY_CHANNEL, "uniform");
+    g_autoptr(LatheWeightSummary) pal = summary_with ("fc2.weight", 3, 0, LATHE_GRANULARITY_TENSOR, "palette");
+    g_autofree char *ch_legend = lathe_chart_histogram_legend (ch);
+    g_autofree char *pal_legend = lathe_chart_histogram_legend (pal);
+    g_autofree char *unit = g_strdup_printf ("15 levels of unit %zu", ch->scope_row);
+    LatheChartRect plot;
+
+    g_assert_nonnull (strstr (ch_legend, unit));
+    g_assert_nonnull (strstr (pal_legend, "8 codebook entries"));
+    cairo_surface_destroy (render_histogram (ch, FALSE, &plot, "histogram-channel.png"));
+    cairo_surface_destroy (render_histogram (pal, FALSE, &plot, "histogram-palette.png"));
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -351,10 +384,31 @@ static const LathePlanePoint plane_points[] = {
 };
 
 static cairo_surface_t *
+render_plane_full (int         current,
+                   int         selected,
+                   gboolean    focused,
+                   int         hover,
+                   gboolean    dark,
+                   GArray     *hits,
+                   const char *name);
+
+static cairo_surface_t *
 render_plane (int             current,
               gboolean        dark,
               GArray         *hits,
               const char     *name)
+{
+  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
+}
+
+static cairo_surface_t *
+render_plane_full (int         current,
+                   int         selected,
+                   gboolean    focused,
+                   int         hover,
+                   gboolean    dark,
+                   GArray     *hits,
+                   const char *name)
 {
   cairo_surface_t *surface = new_surface (W, H);
   cairo_t *cr = cairo_create (surface);
@@ -362,7 +416,7 @@ render_plane (int             current,
 
   lathe_chart_palette_init (&palette, dark, FALSE);
   lathe_chart_draw_plane (cr, W, H, &palette, plane_points, G_N_ELEMENTS (plane_points), current,
-                          -1, FALSE, -1, NULL, hits);
+                          selected, focused, hover, NULL, hits);
   g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
   cairo_destroy (cr);
   maybe_write (surface, name);
@@ -410,6 +464,39 @@ test_plane_highlight (void)
 
   surface = render_plane (3, TRUE, hits, "plane-dark.png");
   g_assert_true (near (centre_pixel (surface, hits, 3), over (&dark.current, &dark.background), COLOR_TOL));
+  cairo_surface_destroy (surface);
+}
+
+/* The keyboard selection gets a ring in the focus colour, only while the
+ * chart has the focus. */
+static void
+test_plane_focus (void)
+{
+  g_autoptr(GArray) hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
+  g_auto(LatheChartPalette) light = { 0 };
+  const LatheChartRect *r;
+  cairo_surface_t *surface;
+  Pixel focus;
+  int x, y, found = 0;
+
+  lathe_chart_palette_init (&light, FALSE, FALSE);
+  focus = over (&light.focus, &light.background);
+
+  surface = render_plane_full (3, 0, TRUE, 2, FALSE, hits, "plane-focus.png");
+  r = &g_array_index (hits, LatheChartRect, 0);
+  x = (int) floor (r->x + r->width / 2);
+  y = (int) floor (r->y + r->height / 2);
+  /* the ring's radius is 11: look along the row to the left of the point */
+  for (int dx = 9; dx <= 13; dx++)
+    found += near (pixel (surface, x - dx, y), focus, 40);
+  g_assert_cmpint (found, >, 0);
+  cairo_surface_destroy (surface);
+
+  surface = render_plane_full (3, 0, FALSE, -1, FALSE, hits, NULL);
+  found = 0;
+  for (int dx = 9; dx <= 13; dx++)
+    found += near (pixel (surface, x - dx, y), focus, 40);
+  g_assert_cmpint (found, ==, 0);
   cairo_surface_destroy (surface);
 }
 
@@ -689,6 +776,21 @@ test_plane_widget (WidgetFixture *f,
   g_assert_cmpint (activated, ==, 3);
   g_assert_cmpint (lathe_plane_chart_find_plan (f->plane, 3), ==, 2);
 
+  /* a click on a point restores it; a click beside the points does nothing */
+  {
+    double x, y;
+    activated = -1;
+    g_assert_true (_lathe_plane_chart_get_point_position (f->plane, 0, &x, &y));
+    _lathe_plane_chart_press (f->plane, x + 2, y - 2);
+    g_assert_cmpint (activated, ==, 0);
+    g_assert_cmpint (lathe_plane_chart_get_selected (f->plane), ==, 0);
+    g_assert_true (gtk_widget_has_focus (GTK_WIDGET (f->plane)));
+    activated = -1;
+    _lathe_plane_chart_press (f->plane, 1, 1);
+    g_assert_cmpint (activated, ==, -1);
+    g_assert_false (_lathe_plane_chart_get_point_position (f->plane, 99, &x, &y));
+  }
+
   lathe_plane_chart_clear (f->plane);
   g_assert_cmpint (lathe_plane_chart_get_current (f->plane), ==, -1);
   g_assert_true (g_str_has_prefix (lathe_plane_chart_get_description (f->plane), "0 configurations measured"));
@@ -826,6 +928,7 @@ main (int   argc,
   g_test_add_func ("/lathe/app/charts/histogram-band", test_histogram_band);
   g_test_add_func ("/lathe/app/charts/histogram-legend", test_histogram_legend);
   g_test_add_func ("/lathe/app/charts/plane-highlight", test_plane_highlight);
+  g_test_add_func ("/lathe/app/charts/plane-focus", test_plane_focus);
   g_test_add_func ("/lathe/app/charts/size-bars", test_size_bars);
   g_test_add_func ("/lathe/app/charts/dark", test_dark);
   g_test_add_func ("/lathe/app/charts/save", test_save);
