@@ -601,6 +601,51 @@ test_dark (void)
     }
 }
 
+/* Nothing to show, one point, all points alike, a tiny surface: every
+ * chart still draws (a note, sensible axes) without a cairo error. */
+static void
+test_degenerate (void)
+{
+  static const LathePlanePoint one[] = { { 1, 5000, 0.5, 0.5, 0.5, TRUE } };
+  static const LathePlanePoint same[] = {
+    { 1, 5000, 0.5, 0.49, 0.51, TRUE }, { 2, 5000, 0.5, 0.49, 0.51, TRUE },
+  };
+  static const LatheSizeBar empty[] = { { (char *) "w", 0, 0 } };
+  static const int sizes[][2] = { { W, H }, { 50, 40 }, { 1, 1 } };
+  g_autoptr(LatheWeightSummary) s = summary_for ("fc3.weight", 1, 0.9);
+  g_autoptr(GArray) hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
+  g_auto(LatheChartPalette) palette = { 0 };
+
+  lathe_chart_palette_init (&palette, FALSE, TRUE);
+  /* 1 bit: −s and +s, and 0 for the pruned weights */
+  g_assert_cmpuint (s->n_levels, ==, 3);
+
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      int w = sizes[k][0], h = sizes[k][1];
+      cairo_surface_t *surface = new_surface (w, h);
+      cairo_t *cr = cairo_create (surface);
+
+      lathe_chart_draw_plane (cr, w, h, &palette, NULL, 0, -1, -1, TRUE, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_plane (cr, w, h, &palette, one, 1, 0, 0, TRUE, 0, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 1);
+      lathe_chart_draw_plane (cr, w, h, &palette, same, 2, 1, -1, FALSE, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 2);
+      lathe_chart_draw_histogram (cr, w, h, &palette, NULL, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_histogram (cr, w, h, &palette, s, 3, NULL, hits);
+      lathe_chart_draw_size_bars (cr, w, h, &palette, NULL, 0, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_size_bars (cr, w, h, &palette, empty, 1, 0, NULL, hits);
+      g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+      if (k == 0)
+        maybe_write (surface, "degenerate.png");
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Saving                                                                  */
 
@@ -931,6 +976,7 @@ main (int   argc,
   g_test_add_func ("/lathe/app/charts/plane-focus", test_plane_focus);
   g_test_add_func ("/lathe/app/charts/size-bars", test_size_bars);
   g_test_add_func ("/lathe/app/charts/dark", test_dark);
+  g_test_add_func ("/lathe/app/charts/degenerate", test_degenerate);
   g_test_add_func ("/lathe/app/charts/save", test_save);
   g_test_add ("/lathe/app/charts/plane-widget", WidgetFixture, NULL, widgets_set_up, test_plane_widget,
               widgets_tear_down);
