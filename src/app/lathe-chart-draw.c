@@ -965,7 +965,8 @@ lathe_chart_draw_size_bars (cairo_t                 *cr,
   }
 
   /* Scale: grid lines and byte labels below. */
-  xstep = nice_step (max_bytes, 4);
+  xstep = MAX (nice_step (max_bytes, 4), 1);   /* whole bytes */
+  max_bytes = MAX (max_bytes, xstep);
   cairo_set_line_width (cr, 1);
   for (double v = 0; v <= max_bytes * 1.0001; v += xstep)
     {
