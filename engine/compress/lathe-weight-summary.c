@@ -330,6 +330,15 @@ lathe_weight_summary_new (LatheGraph              *source,
     return NULL;
   if (!r->bn_folded && r->rows == L->rows && r->cols == L->cols)
     before = extract (source, L, r->rows, r->cols, error);
+  else if ((r->rows != L->rows || r->cols != L->cols) && plan->activation_importance &&
+           (options == NULL || options->importance != LATHE_IMPORTANCE_ACTIVATION))
+    {
+      /* Applied again with L2 importance, width would keep other units. */
+      g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID,
+                   "layer '%s': width ranked units by activation; the weights it started from need "
+                   "the calibration options the plan was applied with", layer);
+      return NULL;
+    }
   else
     before = reference_weights (source, layers, plan, options, L, r->rows, r->cols, TRUE, error);
   if (before == NULL)

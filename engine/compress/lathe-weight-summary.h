@@ -70,8 +70,12 @@ typedef struct {
  * -1 picks the one with the widest range. Ignored per tensor.
  *
  * Errors (LATHE_COMPRESS_ERROR_INVALID): no such layer, a layer `applied`
- * has no result for, scale_index beyond the scales, n_bins 0; and
- * whatever applying the reference plans reports. */
+ * has no result for, scale_index beyond the scales, n_bins 0, a layer
+ * narrowed by activation importance without options for it; and whatever
+ * applying the reference plans reports.
+ *
+ * Cost: nothing is applied for a layer neither folded, narrowed nor pruned;
+ * otherwise one or two applies of the whole plan (tests/bench). */
 LatheWeightSummary *lathe_weight_summary_new  (LatheGraph              *source,
                                                GPtrArray               *layers,
                                                const LathePlan         *plan,

@@ -302,20 +302,20 @@ hits_reset (GArray *hits)
 /* ---------------------------------------------------------------------- */
 /* Pareto front                                                            */
 
-static const LathePlanePoint *sort_points;
-
 static int
-compare_size_then_accuracy (const void *a,
-                            const void *b)
+compare_size_then_accuracy (gconstpointer a,
+                            gconstpointer b,
+                            gpointer      data)
 {
-  const LathePlanePoint *p = &sort_points[*(const guint *) a];
-  const LathePlanePoint *q = &sort_points[*(const guint *) b];
+  const LathePlanePoint *points = data;
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  const LathePlanePoint *p = &points[i], *q = &points[j];
 
   if (p->bytes != q->bytes)
     return p->bytes < q->bytes ? -1 : 1;
   if (p->accuracy != q->accuracy)
     return p->accuracy < q->accuracy ? -1 : 1;
-  return (*(const guint *) a > *(const guint *) b) - (*(const guint *) a < *(const guint *) b);
+  return (i > j) - (i < j);
 }
 
 GArray *
@@ -336,10 +336,7 @@ lathe_chart_pareto_front (const LathePlanePoint *points,
       if (!dominated)
         g_array_append_val (front, i);
     }
-  /* Only the main thread draws; a static comparison context is enough. */
-  sort_points = points;
-  g_array_sort (front, compare_size_then_accuracy);
-  sort_points = NULL;
+  g_array_sort_with_data (front, compare_size_then_accuracy, (gpointer) points);
   return front;
 }
 
@@ -373,18 +370,27 @@ rounded (cairo_t *cr,
   cairo_close_path (cr);
 }
 
+/* A swatch and its label at (*x, y), advancing *x; nothing when they would
+ * pass max_x (a narrow chart drops the last items rather than overlap). */
 static void
 legend_item (cairo_t                 *cr,
              const LatheChartPalette *p,
              double                  *x,
              double                   y,
+             double                   max_x,
              const LatheChartColor   *color,
              int                      kind,   /* 0 dot, 1 big dot, 2 line, 3 ring,
                                                * 4 square, 5 dashed rule, 6 tick */
              const char              *label)
 {
   double h = text_height (cr, p, 0.9);
+  double swatch = kind == 2 ? 18 : kind == 5 || kind == 6 ? 10 : 14;
 
+  if (*x + swatch + text_width (cr, p, 0.9, FALSE, label) > max_x)
+    {
+      *x = max_x;
+      return;
+    }
   cairo_save (cr);
   set_color (cr, color);
   if (kind == 2)
@@ -541,10 +547,10 @@ lathe_chart_draw_plane (cairo_t                 *cr,
   /* Legend. */
   {
     double x = plot.x;
-    legend_item (cr, p, &x, MARGIN, &p->point, 0, _("Measured"));
-    legend_item (cr, p, &x, MARGIN, &p->point, 3, _("Subset only"));
-    legend_item (cr, p, &x, MARGIN, &p->front, 2, _("Pareto front"));
-    legend_item (cr, p, &x, MARGIN, &p->current, 1, _("Current"));
+    legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->point, 0, _("Measured"));
+    legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->point, 3, _("Subset only"));
+    legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->front, 2, _("Pareto front"));
+    legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->current, 1, _("Current"));
   }
 
   if (n_points == 0)
@@ -760,25 +766,27 @@ lathe_chart_draw_histogram (cairo_t                  *cr,
   /* Legend. */
   {
     g_autofree char *legend = s ? lathe_chart_histogram_legend (s) : g_strdup (_("No layer selected"));
+    double room = plot.width - text_width (cr, p, 1.0, TRUE, legend) - 16;
+
     draw_text (cr, p, &p->text, 1.0, TRUE, legend, plot.x, MARGIN, ALIGN_START, ALIGN_START);
-    if (s != NULL)
+    if (s != NULL && text_width (cr, p, 0.9, FALSE, s->layer) <= room)
       draw_text (cr, p, &p->dim_text, 0.9, FALSE, s->layer, plot.x + plot.width, MARGIN + (th - sh) / 2,
                  ALIGN_END, ALIGN_START);
   }
   if (s != NULL)
     {
       double x = plot.x, y = MARGIN + th + 4;
-      legend_item (cr, p, &x, y, &p->bar, 4, _("Weights before compression"));
+      legend_item (cr, p, &x, y, plot.x + plot.width, &p->bar, 4, _("Weights before compression"));
       if (s->n_levels > 0)
         {
-          legend_item (cr, p, &x, y, &p->level, 6, s->palette ? _("Codebook entries") : _("Levels"));
-          legend_item (cr, p, &x, y, &p->clip, 5, _("Clipping range"));
+          legend_item (cr, p, &x, y, plot.x + plot.width, &p->level, 6, s->palette ? _("Codebook entries") : _("Levels"));
+          legend_item (cr, p, &x, y, plot.x + plot.width, &p->clip, 5, _("Clipping range"));
         }
       if (!isnan (s->threshold) && s->n_pruned > 0 && s->pattern == LATHE_PATTERN_UNSTRUCTURED)
         {
           LatheChartColor band = p->pruned;
           band.alpha = MIN (1, band.alpha * 2.5);   /* a small swatch needs more colour to read */
-          legend_item (cr, p, &x, y, &band, 4, _("Pruned"));
+          legend_item (cr, p, &x, y, plot.x + plot.width, &band, 4, _("Pruned"));
         }
     }
 
@@ -957,7 +965,8 @@ lathe_chart_draw_size_bars (cairo_t                 *cr,
   }
 
   /* Scale: grid lines and byte labels below. */
-  xstep = nice_step (max_bytes, 4);
+  xstep = MAX (nice_step (max_bytes, 4), 1);   /* whole bytes */
+  max_bytes = MAX (max_bytes, xstep);
   cairo_set_line_width (cr, 1);
   for (double v = 0; v <= max_bytes * 1.0001; v += xstep)
     {

@@ -6,7 +6,7 @@
 
 #include "lathe-app-format.h"
 #include "lathe-chart-style-private.h"
-#include "lathe-plane-chart.h"
+#include "lathe-plane-chart-private.h"
 
 struct _LathePlaneChart {
   GtkWidget  parent_instance;
@@ -48,7 +48,10 @@ draw (cairo_t  *cr,
   _lathe_chart_style_init (GTK_WIDGET (self), &palette);
   lathe_chart_draw_plane (cr, width, height, &palette,
                           (const LathePlanePoint *) self->points->data, self->points->len,
-                          self->current, self->selected, gtk_widget_has_focus (GTK_WIDGET (self)),
+                          self->current,
+                          /* focused with nothing selected yet: the keys start from the current one */
+                          self->selected >= 0 ? self->selected : self->current,
+                          gtk_widget_has_focus (GTK_WIDGET (self)),
                           self->hover, NULL, self->hits);
 }
 
@@ -166,12 +169,10 @@ point_at (LathePlaneChart *self,
   return found;
 }
 
-static void
-pressed (GtkGestureClick *gesture,
-         int              n_press,
-         double           x,
-         double           y,
-         LathePlaneChart *self)
+void
+_lathe_plane_chart_press (LathePlaneChart *self,
+                          double           x,
+                          double           y)
 {
   int index = point_at (self, x, y);
 
@@ -180,6 +181,32 @@ pressed (GtkGestureClick *gesture,
     return;
   lathe_plane_chart_set_selected (self, index);
   activate_point (self, index);
+}
+
+gboolean
+_lathe_plane_chart_get_point_position (LathePlaneChart *self,
+                                       guint            index,
+                                       double          *x,
+                                       double          *y)
+{
+  const LatheChartRect *r;
+
+  if (index >= self->hits->len)
+    return FALSE;
+  r = &g_array_index (self->hits, LatheChartRect, index);
+  *x = r->x + r->width / 2;
+  *y = r->y + r->height / 2;
+  return TRUE;
+}
+
+static void
+pressed (GtkGestureClick *gesture,
+         int              n_press,
+         double           x,
+         double           y,
+         LathePlaneChart *self)
+{
+  _lathe_plane_chart_press (self, x, y);
 }
 
 static void
@@ -235,21 +262,25 @@ query_tooltip (GtkWidget  *widget,
   return TRUE;
 }
 
-/* Indices sorted by size (by_accuracy FALSE) or accuracy. */
-static gboolean by_accuracy_order;
-static const LathePlanePoint *order_points;
+typedef struct {
+  const LathePlanePoint *points;
+  gboolean               by_accuracy;
+} Order;
 
+/* Indices by size or by accuracy, ties by index. */
 static int
 compare_order (gconstpointer a,
-               gconstpointer b)
+               gconstpointer b,
+               gpointer      data)
 {
-  const LathePlanePoint *p = &order_points[*(const guint *) a], *q = &order_points[*(const guint *) b];
-  double x = by_accuracy_order ? p->accuracy : (double) p->bytes;
-  double y = by_accuracy_order ? q->accuracy : (double) q->bytes;
+  const Order *o = data;
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  double x = o->by_accuracy ? o->points[i].accuracy : (double) o->points[i].bytes;
+  double y = o->by_accuracy ? o->points[j].accuracy : (double) o->points[j].bytes;
 
   if (x != y)
     return x < y ? -1 : 1;
-  return (*(const guint *) a > *(const guint *) b) - (*(const guint *) a < *(const guint *) b);
+  return (i > j) - (i < j);
 }
 
 static void
@@ -265,10 +296,8 @@ move_selection (LathePlaneChart *self,
     return;
   for (guint i = 0; i < self->points->len; i++)
     g_array_append_val (order, i);
-  by_accuracy_order = by_accuracy;
-  order_points = (const LathePlanePoint *) self->points->data;
-  g_array_sort (order, compare_order);
-  order_points = NULL;
+  g_array_sort_with_data (order, compare_order,
+                          &(Order) { (const LathePlanePoint *) self->points->data, by_accuracy });
   if (start < 0)
     {
       lathe_plane_chart_set_selected (self, (int) g_array_index (order, guint, 0));

@@ -21,7 +21,7 @@
 #include "lathe-app-format.h"
 #include "lathe-chart-draw.h"
 #include "lathe-histogram-chart.h"
-#include "lathe-plane-chart.h"
+#include "lathe-plane-chart-private.h"
 #include "lathe-size-chart.h"
 #include "../lathe-test-util.h"
 
@@ -50,11 +50,27 @@ load_mlp (void)
   g_assert_no_error (error);
 }
 
+static LatheWeightSummary *summary_with (const char       *layer,
+                                         int               bits,
+                                         double            sparsity,
+                                         LatheGranularity  granularity,
+                                         const char       *quantizer);
+
 /* The summary of `layer` under a uniform per-tensor plan. */
 static LatheWeightSummary *
 summary_for (const char *layer,
              int         bits,
              double      sparsity)
+{
+  return summary_with (layer, bits, sparsity, LATHE_GRANULARITY_TENSOR, "uniform");
+}
+
+static LatheWeightSummary *
+summary_with (const char       *layer,
+              int               bits,
+              double            sparsity,
+              LatheGranularity  granularity,
+              const char       *quantizer)
 {
   g_autoptr(LathePlan) plan = lathe_plan_new ();
   g_autoptr(LatheApplied) applied = NULL;
@@ -64,7 +80,9 @@ summary_for (const char *layer,
   load_mlp ();
   plan->defaults.bits = bits;
   plan->defaults.sparsity = sparsity;
-  plan->defaults.granularity = LATHE_GRANULARITY_TENSOR;
+  plan->defaults.granularity = granularity;
+  g_free (plan->defaults.quantizer);
+  plan->defaults.quantizer = g_strdup (quantizer);
   applied = lathe_apply_plan (lathe_model_get_graph (mlp), mlp_layers, plan, &error);
   g_assert_no_error (error);
   s = lathe_weight_summary_new (lathe_model_get_graph (mlp), mlp_layers, plan, NULL, applied, layer,
@@ -87,7 +105,7 @@ maybe_write (cairo_surface_t *surface,
   const char *dir = g_getenv ("LATHE_TEST_CHART_DIR");
   g_autofree char *path = NULL;
 
-  if (dir == NULL)
+  if (dir == NULL || name == NULL)
     return;
   g_mkdir_with_parents (dir, 0755);
   path = g_build_filename (dir, name, NULL);
@@ -138,6 +156,30 @@ static double
 luminance (Pixel p)
 {
   return (0.2126 * p.r + 0.7152 * p.g + 0.0722 * p.b) / 255.0;
+}
+
+/* Under LATHE_TEST_CHART_DIR, what a widget saves (its own font and style). */
+static void
+maybe_save (GtkWidget  *widget,
+            const char *name)
+{
+  const char *dir = g_getenv ("LATHE_TEST_CHART_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL)
+    return;
+  g_mkdir_with_parents (dir, 0755);
+  path = g_build_filename (dir, name, NULL);
+  file = g_file_new_for_path (path);
+  if (LATHE_IS_PLANE_CHART (widget))
+    lathe_plane_chart_save (LATHE_PLANE_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  else if (LATHE_IS_HISTOGRAM_CHART (widget))
+    lathe_histogram_chart_save (LATHE_HISTOGRAM_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  else
+    lathe_size_chart_save (LATHE_SIZE_CHART (widget), file, LATHE_CHART_FORMAT_PNG, &error);
+  g_assert_no_error (error);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -312,6 +354,21 @@ test_histogram_legend (void)
   g_assert_nonnull (strstr (legend, cut));
   g_assert_nonnull (strstr (fp, "float32"));
   g_assert_null (strstr (fp, "pruned"));
+
+  /* per channel: which unit's levels; a palette: codebook entries */
+  {
+    g_autoptr(LatheWeightSummary) ch = summary_with ("fc2.weight", 4, 0.3, LATHE_GRANULARITY_CHANNEL, "uniform");
+    g_autoptr(LatheWeightSummary) pal = summary_with ("fc2.weight", 3, 0, LATHE_GRANULARITY_TENSOR, "palette");
+    g_autofree char *ch_legend = lathe_chart_histogram_legend (ch);
+    g_autofree char *pal_legend = lathe_chart_histogram_legend (pal);
+    g_autofree char *unit = g_strdup_printf ("15 levels of unit %zu", ch->scope_row);
+    LatheChartRect plot;
+
+    g_assert_nonnull (strstr (ch_legend, unit));
+    g_assert_nonnull (strstr (pal_legend, "8 codebook entries"));
+    cairo_surface_destroy (render_histogram (ch, FALSE, &plot, "histogram-channel.png"));
+    cairo_surface_destroy (render_histogram (pal, FALSE, &plot, "histogram-palette.png"));
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -327,10 +384,31 @@ static const LathePlanePoint plane_points[] = {
 };
 
 static cairo_surface_t *
+render_plane_full (int         current,
+                   int         selected,
+                   gboolean    focused,
+                   int         hover,
+                   gboolean    dark,
+                   GArray     *hits,
+                   const char *name);
+
+static cairo_surface_t *
 render_plane (int             current,
               gboolean        dark,
               GArray         *hits,
               const char     *name)
+{
+  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
+}
+
+static cairo_surface_t *
+render_plane_full (int         current,
+                   int         selected,
+                   gboolean    focused,
+                   int         hover,
+                   gboolean    dark,
+                   GArray     *hits,
+                   const char *name)
 {
   cairo_surface_t *surface = new_surface (W, H);
   cairo_t *cr = cairo_create (surface);
@@ -338,7 +416,7 @@ render_plane (int             current,
 
   lathe_chart_palette_init (&palette, dark, FALSE);
   lathe_chart_draw_plane (cr, W, H, &palette, plane_points, G_N_ELEMENTS (plane_points), current,
-                          -1, FALSE, -1, NULL, hits);
+                          selected, focused, hover, NULL, hits);
   g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
   cairo_destroy (cr);
   maybe_write (surface, name);
@@ -386,6 +464,39 @@ test_plane_highlight (void)
 
   surface = render_plane (3, TRUE, hits, "plane-dark.png");
   g_assert_true (near (centre_pixel (surface, hits, 3), over (&dark.current, &dark.background), COLOR_TOL));
+  cairo_surface_destroy (surface);
+}
+
+/* The keyboard selection gets a ring in the focus colour, only while the
+ * chart has the focus. */
+static void
+test_plane_focus (void)
+{
+  g_autoptr(GArray) hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
+  g_auto(LatheChartPalette) light = { 0 };
+  const LatheChartRect *r;
+  cairo_surface_t *surface;
+  Pixel focus;
+  int x, y, found = 0;
+
+  lathe_chart_palette_init (&light, FALSE, FALSE);
+  focus = over (&light.focus, &light.background);
+
+  surface = render_plane_full (3, 0, TRUE, 2, FALSE, hits, "plane-focus.png");
+  r = &g_array_index (hits, LatheChartRect, 0);
+  x = (int) floor (r->x + r->width / 2);
+  y = (int) floor (r->y + r->height / 2);
+  /* the ring's radius is 11: look along the row to the left of the point */
+  for (int dx = 9; dx <= 13; dx++)
+    found += near (pixel (surface, x - dx, y), focus, 40);
+  g_assert_cmpint (found, >, 0);
+  cairo_surface_destroy (surface);
+
+  surface = render_plane_full (3, 0, FALSE, -1, FALSE, hits, NULL);
+  found = 0;
+  for (int dx = 9; dx <= 13; dx++)
+    found += near (pixel (surface, x - dx, y), focus, 40);
+  g_assert_cmpint (found, ==, 0);
   cairo_surface_destroy (surface);
 }
 
@@ -487,6 +598,51 @@ test_dark (void)
       else
         g_assert_cmpfloat (l, >, 0.9);
       cairo_surface_destroy (surfaces[i]);
+    }
+}
+
+/* Nothing to show, one point, all points alike, a tiny surface: every
+ * chart still draws (a note, sensible axes) without a cairo error. */
+static void
+test_degenerate (void)
+{
+  static const LathePlanePoint one[] = { { 1, 5000, 0.5, 0.5, 0.5, TRUE } };
+  static const LathePlanePoint same[] = {
+    { 1, 5000, 0.5, 0.49, 0.51, TRUE }, { 2, 5000, 0.5, 0.49, 0.51, TRUE },
+  };
+  static const LatheSizeBar empty[] = { { (char *) "w", 0, 0 } };
+  static const int sizes[][2] = { { W, H }, { 50, 40 }, { 1, 1 } };
+  g_autoptr(LatheWeightSummary) s = summary_for ("fc3.weight", 1, 0.9);
+  g_autoptr(GArray) hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
+  g_auto(LatheChartPalette) palette = { 0 };
+
+  lathe_chart_palette_init (&palette, FALSE, TRUE);
+  /* 1 bit: −s and +s, and 0 for the pruned weights */
+  g_assert_cmpuint (s->n_levels, ==, 3);
+
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      int w = sizes[k][0], h = sizes[k][1];
+      cairo_surface_t *surface = new_surface (w, h);
+      cairo_t *cr = cairo_create (surface);
+
+      lathe_chart_draw_plane (cr, w, h, &palette, NULL, 0, -1, -1, TRUE, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_plane (cr, w, h, &palette, one, 1, 0, 0, TRUE, 0, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 1);
+      lathe_chart_draw_plane (cr, w, h, &palette, same, 2, 1, -1, FALSE, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 2);
+      lathe_chart_draw_histogram (cr, w, h, &palette, NULL, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_histogram (cr, w, h, &palette, s, 3, NULL, hits);
+      lathe_chart_draw_size_bars (cr, w, h, &palette, NULL, 0, -1, NULL, hits);
+      g_assert_cmpuint (hits->len, ==, 0);
+      lathe_chart_draw_size_bars (cr, w, h, &palette, empty, 1, 0, NULL, hits);
+      g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+      if (k == 0)
+        maybe_write (surface, "degenerate.png");
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
     }
 }
 
@@ -637,6 +793,7 @@ test_plane_widget (WidgetFixture *f,
   lathe_plane_chart_set_current (f->plane, 3);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
 
+  maybe_save (GTK_WIDGET (f->plane), "widget-plane.png");
   desc = lathe_plane_chart_get_description (f->plane);
   g_assert_true (g_str_has_prefix (desc, "6 configurations measured"));
   g_assert_nonnull (strstr (desc, cur_size));
@@ -664,6 +821,21 @@ test_plane_widget (WidgetFixture *f,
   g_assert_cmpint (activated, ==, 3);
   g_assert_cmpint (lathe_plane_chart_find_plan (f->plane, 3), ==, 2);
 
+  /* a click on a point restores it; a click beside the points does nothing */
+  {
+    double x, y;
+    activated = -1;
+    g_assert_true (_lathe_plane_chart_get_point_position (f->plane, 0, &x, &y));
+    _lathe_plane_chart_press (f->plane, x + 2, y - 2);
+    g_assert_cmpint (activated, ==, 0);
+    g_assert_cmpint (lathe_plane_chart_get_selected (f->plane), ==, 0);
+    g_assert_true (gtk_widget_has_focus (GTK_WIDGET (f->plane)));
+    activated = -1;
+    _lathe_plane_chart_press (f->plane, 1, 1);
+    g_assert_cmpint (activated, ==, -1);
+    g_assert_false (_lathe_plane_chart_get_point_position (f->plane, 99, &x, &y));
+  }
+
   lathe_plane_chart_clear (f->plane);
   g_assert_cmpint (lathe_plane_chart_get_current (f->plane), ==, -1);
   g_assert_true (g_str_has_prefix (lathe_plane_chart_get_description (f->plane), "0 configurations measured"));
@@ -680,6 +852,7 @@ test_histogram_widget (WidgetFixture *f,
   lathe_histogram_chart_set_summary (f->histogram, s);
   g_assert_true (lathe_histogram_chart_get_summary (f->histogram) == s);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
+  maybe_save (GTK_WIDGET (f->histogram), "widget-histogram.png");
   desc = lathe_histogram_chart_get_description (f->histogram);
   g_assert_nonnull (strstr (desc, "fc1.weight"));
   g_assert_nonnull (strstr (desc, "235200 weights"));
@@ -712,6 +885,7 @@ test_size_widget (WidgetFixture *f,
   lathe_size_chart_set_bars (f->sizes, size_bars, G_N_ELEMENTS (size_bars));
   g_assert_cmpuint (lathe_size_chart_get_n_bars (f->sizes), ==, 3);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
+  maybe_save (GTK_WIDGET (f->sizes), "widget-sizes.png");
   desc = lathe_size_chart_get_description (f->sizes);
   g_assert_true (g_str_has_prefix (desc, "3 layers"));
   g_assert_nonnull (strstr (desc, "fc1.weight"));
@@ -799,8 +973,10 @@ main (int   argc,
   g_test_add_func ("/lathe/app/charts/histogram-band", test_histogram_band);
   g_test_add_func ("/lathe/app/charts/histogram-legend", test_histogram_legend);
   g_test_add_func ("/lathe/app/charts/plane-highlight", test_plane_highlight);
+  g_test_add_func ("/lathe/app/charts/plane-focus", test_plane_focus);
   g_test_add_func ("/lathe/app/charts/size-bars", test_size_bars);
   g_test_add_func ("/lathe/app/charts/dark", test_dark);
+  g_test_add_func ("/lathe/app/charts/degenerate", test_degenerate);
   g_test_add_func ("/lathe/app/charts/save", test_save);
   g_test_add ("/lathe/app/charts/plane-widget", WidgetFixture, NULL, widgets_set_up, test_plane_widget,
               widgets_tear_down);

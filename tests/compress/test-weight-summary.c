@@ -405,6 +405,55 @@ test_folded (Fixture       *f,
     }
 }
 
+/* Width keeps half of fc1's units, and fc2 loses the matching inputs:
+ * both summaries describe the narrowed weights. */
+static void
+test_narrowed (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(LathePlan) plan = lathe_plan_new ();
+  g_autoptr(LatheApplied) a = NULL;
+  static const char *names[] = { "fc1.weight", "fc2.weight" };
+
+  plan->defaults.bits = 4;
+  plan->defaults.sparsity = 0.3;
+  lathe_plan_layer (plan, "fc1.weight")->width = 0.5;
+  lathe_plan_layer (plan, "fc1.weight")->set |= LATHE_FIELD_WIDTH;
+  a = apply (f, plan);
+
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      g_autoptr(LatheWeightSummary) s = summarise (f, plan, a, names[k], -1);
+      const LatheLayerResult *r = g_ptr_array_index (a->results, lathe_layers_index (f->layers, names[k]));
+      guint64 total = 0;
+
+      g_assert_cmpstr (r->name, ==, names[k]);
+      g_assert_cmpuint (s->rows, ==, r->rows);
+      g_assert_cmpuint (s->cols, ==, r->cols);
+      for (guint b = 0; b < s->n_bins; b++)
+        total += s->counts[b];
+      g_assert_cmpuint (total, ==, (guint64) r->rows * r->cols);
+      g_assert_cmpuint (s->n_pruned, ==, (guint64) llround (r->sparsity * r->rows * r->cols));
+      g_assert_cmpfloat (s->threshold, >, 0);
+    }
+  g_assert_cmpuint (((LatheLayerResult *) g_ptr_array_index (a->results, 0))->rows, ==, 150);
+  g_assert_cmpuint (((LatheLayerResult *) g_ptr_array_index (a->results, 1))->cols, ==, 150);
+
+  /* a plan that ranked units by activation cannot be re-applied without
+   * its calibration options */
+  {
+    g_autoptr(GError) error = NULL;
+    LatheWeightSummary *s;
+
+    plan->activation_importance = TRUE;
+    s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc2.weight",
+                                  16, -1, &error);
+    g_assert_null (s);
+    g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "fc2.weight"));
+  }
+}
+
 static void
 test_errors (Fixture       *f,
              gconstpointer  data)
@@ -446,6 +495,7 @@ main (int   argc,
   ADD ("float", test_float, "fashion-mlp.onnx");
   ADD ("palette", test_palette, "fashion-mlp.onnx");
   ADD ("folded", test_folded, "fashion-cnn.onnx");
+  ADD ("narrowed", test_narrowed, "fashion-mlp.onnx");
   ADD ("errors", test_errors, "fashion-mlp.onnx");
 #undef ADD
 
