@@ -56,8 +56,8 @@ _lathe_window_default_plan (LatheWindow *self)
 /* ---------------------------------------------------------------------- */
 /* Steps                                                                    */
 
-static void
-update_actions (LatheWindow *self)
+void
+_lathe_window_update_actions (LatheWindow *self)
 {
   gboolean open = self->session != NULL;
 
@@ -65,6 +65,9 @@ update_actions (LatheWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", open && lathe_history_can_redo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reset", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.preset", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-pipeline", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-chart", open);
 }
 
 static void
@@ -174,7 +177,7 @@ _lathe_window_edit_start (LatheWindow     *self,
     g_autoptr(LathePlan) shown = _lathe_window_build_plan (self);
     lathe_history_reset (self->history, shown);
   }
-  update_actions (self);
+  _lathe_window_update_actions (self);
 }
 
 /* Shows a plan the user chose as a whole (a preset, reset, a chart point)
@@ -322,7 +325,7 @@ preset_action (GtkWidget  *widget,
 static void
 history_notify_cb (LatheWindow *self)
 {
-  update_actions (self);
+  _lathe_window_update_actions (self);
 }
 
 void
@@ -353,7 +356,7 @@ _lathe_window_edit_init (LatheWindow *self)
   g_signal_connect (controller, "event", G_CALLBACK (pointer_event_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
 
-  update_actions (self);
+  _lathe_window_update_actions (self);
 }
 
 void

@@ -5,6 +5,7 @@
 
 #include "onnx/lathe-model.h"
 #include "pipeline/lathe-pipeline.h"
+#include "lathe-export-dialog.h"
 #include "lathe-window-private.h"
 
 /* How many recent models the empty state offers. */
@@ -339,6 +340,68 @@ fill_recent (LatheWindow *self)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/* Export                                                                   */
+
+static void
+export_add_files_cb (LatheExportDialog *dialog,
+                     GFile             *dir,
+                     LatheWindow       *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* The charts as they stand, beside the artifact's report. */
+  if (!_lathe_window_save_charts_svg (self, dir, &error))
+    g_warning ("The charts were not added to the export: %s", error->message);
+}
+
+static void
+export_done_cb (LatheExportDialog *dialog,
+                GFile             *dir,
+                LatheWindow       *self)
+{
+  g_autofree char *name = display_name (dir);
+  g_autofree char *uri = g_file_get_uri (dir);
+  /* translators: %s is a folder name */
+  g_autofree char *text = g_strdup_printf (_("Exported to %s"), name);
+  AdwToast *toast = adw_toast_new (text);
+
+  adw_toast_set_button_label (toast, _("Open Folder"));
+  adw_toast_set_action_name (toast, "win.open-folder");
+  adw_toast_set_action_target_value (toast, g_variant_new_string (uri));
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  LatheWindow *self = LATHE_WINDOW (widget);
+  g_autoptr(LathePlan) plan = NULL;
+  LatheExportDialog *dialog;
+
+  if (self->session == NULL)
+    return;
+  plan = _lathe_window_build_plan (self);
+  dialog = lathe_export_dialog_new (GTK_WINDOW (self), self->session, plan, self->file, self->data_spec);
+  g_signal_connect_object (dialog, "add-files", G_CALLBACK (export_add_files_cb), self, 0);
+  g_signal_connect_object (dialog, "exported", G_CALLBACK (export_done_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  /* GtkFileLauncher is GTK 4.10; gtk_show_uri is what 4.8 has. */
+  gtk_show_uri (GTK_WINDOW (widget), g_variant_get_string (parameter, NULL), GDK_CURRENT_TIME);
+}
+
+/* ---------------------------------------------------------------------- */
+
 void
 _lathe_window_files_class_init (GtkWidgetClass *widget_class)
 {
@@ -347,6 +410,9 @@ _lathe_window_files_class_init (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-pipeline", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-pipeline", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-pipeline", NULL);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
 }
 
 void

@@ -110,6 +110,8 @@ void        _lathe_window_open_full        (LatheWindow     *self,
 void        _lathe_window_edit_class_init  (GtkWidgetClass  *widget_class);
 void        _lathe_window_edit_init        (LatheWindow     *self);
 void        _lathe_window_edit_dispose     (LatheWindow     *self);
+/* Enables what needs an open model, undo and redo as the history allows. */
+void        _lathe_window_update_actions   (LatheWindow     *self);
 /* A model was installed: `plan` becomes the only step. */
 void        _lathe_window_edit_start       (LatheWindow     *self,
                                             const LathePlan *plan);

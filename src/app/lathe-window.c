@@ -490,6 +490,8 @@ close_session (LatheWindow *self)
   g_clear_pointer (&self->std, g_array_unref);
   g_ptr_array_set_size (self->measured, 0);
   _lathe_window_charts_clear (self);
+  if (self->history != NULL)
+    _lathe_window_update_actions (self);
   self->generation = 0;
   set_evaluating (self, FALSE);
 }
@@ -829,6 +831,22 @@ lathe_window_class_init (LatheWindowClass *klass)
   _lathe_window_charts_class_init (widget_class);
 }
 
+/* Preferences take effect on the open model at once. */
+static void
+settings_changed_cb (LatheWindow *self,
+                     const char  *key)
+{
+  if (self->session == NULL)
+    return;
+  if (g_str_equal (key, "subset-size"))
+    {
+      lathe_session_set_subset_size (self->session, g_settings_get_uint (self->settings, key));
+      _lathe_window_queue_plan (self);
+    }
+  else if (g_str_equal (key, "cache-budget-mib"))
+    lathe_session_set_cache_budget (self->session, (gsize) g_settings_get_uint (self->settings, key) << 20);
+}
+
 static void
 lathe_window_init (LatheWindow *self)
 {
@@ -836,6 +854,8 @@ lathe_window_init (LatheWindow *self)
 
   self->measured = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_measured_free);
   self->settings = lathe_settings_new ();
+  if (self->settings != NULL)
+    g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
   _lathe_window_edit_init (self);
   _lathe_window_files_init (self);
   _lathe_window_charts_init (self);

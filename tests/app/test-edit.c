@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "lathe-app-format.h"
+#include "lathe-export-dialog.h"
 #include "lathe-scoreboard-private.h"
 #include "pipeline/lathe-pipeline.h"
 #include "lathe-test-util.h"
@@ -274,6 +275,111 @@ test_pipeline (void)
   g_rmdir (dir);
 }
 
+static gboolean
+have_histogram_levels (LatheWindow *window)
+{
+  const LatheWeightSummary *summary = lathe_histogram_chart_get_summary (_lathe_window_get_histogram_chart (window));
+
+  return summary != NULL && summary->bits == 3;
+}
+
+static LatheExportDialog *
+find_export_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+      if (LATHE_IS_EXPORT_DIALOG (w))
+        return LATHE_EXPORT_DIALOG (w);
+    }
+  return NULL;
+}
+
+static void
+exported_cb (LatheExportDialog *dialog,
+             GFile             *dir,
+             gboolean          *done)
+{
+  *done = TRUE;
+}
+
+/* The charts follow the plans; export from the window adds them to the
+ * artifact, which lathe-cli check accepts. */
+static void
+test_charts_and_export (void)
+{
+  LatheWindow *window = window_new ();
+  LathePlaneChart *plane = _lathe_window_get_plane_chart (window);
+  LatheExportDialog *dialog;
+  g_autofree char *tmp = g_dir_make_tmp ("lathe-test-export-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "cnn-3bit", NULL);
+  g_autoptr(GFile) dir = g_file_new_for_path (out);
+  g_autofree char *pipeline = g_build_filename (out, "pipeline.json", NULL);
+  const char *cli = g_getenv ("LATHE_CLI");
+  gboolean done = FALSE;
+  const char *description;
+
+  g_assert_true (open_and_measure_sample (window));
+  g_assert_cmpuint (lathe_plane_chart_get_n_points (plane), ==, 1);
+  g_assert_cmpuint (lathe_size_chart_get_n_bars (_lathe_window_get_size_chart (window)), ==, 5);
+
+  gtk_adjustment_set_value (_lathe_window_get_bits_adjustment (window), lathe_position_for_bits (3));
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (wait_until (window, have_histogram_levels));
+  g_assert_cmpuint (lathe_histogram_chart_get_summary (_lathe_window_get_histogram_chart (window))->n_levels, <=, 8);
+  g_assert_cmpuint (lathe_plane_chart_get_n_points (plane), ==, 2);
+  g_assert_cmpint (lathe_plane_chart_get_current (plane), >=, 0);
+  description = lathe_plane_chart_get_description (plane);
+  g_test_message ("plane: %s", description);
+  g_assert_nonnull (strstr (description, "2 configurations"));
+
+  /* A click on the first point brings the uncompressed plan back. */
+  g_signal_emit_by_name (plane, "point-activated", (guint) lathe_plane_chart_find_plan (plane, 0));
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 32);
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 3);
+  g_assert_true (wait_until (window, measured));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  dialog = find_export_dialog ();
+  g_assert_nonnull (dialog);
+  g_signal_connect (dialog, "exported", G_CALLBACK (exported_cb), &done);
+  lathe_export_dialog_export_to (dialog, dir);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *names[] = { "size-accuracy.svg", "weights.svg", "layer-sizes.svg" };
+      g_autofree char *path = g_build_filename (out, names[i], NULL);
+      g_autofree char *text = NULL;
+
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_assert_nonnull (strstr (text, "<svg"));
+    }
+  if (cli != NULL)
+    {
+      const char *argv[] = { cli, "check", pipeline, NULL };
+      g_autofree char *stdout_text = NULL;
+      g_autofree char *stderr_text = NULL;
+      g_autoptr(GError) error = NULL;
+      int status = 0;
+
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   &stdout_text, &stderr_text, &status, &error));
+      g_test_message ("lathe-cli check: %s%s", stdout_text, stderr_text);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+    }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  window_free (window);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+    g_assert_cmpint (system (cmd), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -284,5 +390,6 @@ main (int   argc,
   g_test_add_func ("/lathe/app/edit/undo", test_undo);
   g_test_add_func ("/lathe/app/edit/presets", test_presets);
   g_test_add_func ("/lathe/app/edit/pipeline", test_pipeline);
+  g_test_add_func ("/lathe/app/edit/charts-and-export", test_charts_and_export);
   return g_test_run ();
 }
