@@ -41,8 +41,10 @@ typedef struct {
    * weight, which pruning shrinks too. */
   guint64       macs;
   guint64       macs_nonzero;
-  /* Evaluation wall time of this stage over its samples, apply excluded;
-   * when from_cache, only the layers after the cached cut ran. */
+  /* Evaluation wall time of this stage over its samples: apply excluded,
+   * but preparing the executor, gathering a subset's samples and copying
+   * activations into the cache included; when from_cache, only the layers
+   * after the cached cut ran. A session figure, not a kernel benchmark. */
   double        seconds_per_sample;
 } LatheSessionResult;
 

@@ -616,6 +616,16 @@ set_accuracy_note (GtkLabel           *label,
     }
 }
 
+static char *
+macs_tooltip (LatheSessionResult *r)
+{
+  g_autofree char *all = g_strdup_printf ("%'" G_GUINT64_FORMAT, r->macs);
+  g_autofree char *nonzero = g_strdup_printf ("%'" G_GUINT64_FORMAT, r->macs_nonzero);
+
+  /* translators: multiply-accumulates per sample: all of them, and those with a non-zero weight */
+  return g_strdup_printf (_("%s per sample, %s with a non-zero weight"), all, nonzero);
+}
+
 static void
 update_header (LatheComparePane *self)
 {
@@ -646,11 +656,8 @@ update_header (LatheComparePane *self)
   gtk_label_set_label (self->header[ROW_MACS][0], macs_p);
   gtk_label_set_label (self->header[ROW_MACS][1], macs_c);
   gtk_label_set_label (self->header[ROW_MACS][2], macs_d);
-  /* translators: multiply-accumulates per sample, all of them and those with a non-zero weight */
-  tip_p = g_strdup_printf (_("%'" G_GUINT64_FORMAT " per sample, %'" G_GUINT64_FORMAT " with a non-zero weight"),
-                           p->macs, p->macs_nonzero);
-  tip_c = g_strdup_printf (_("%'" G_GUINT64_FORMAT " per sample, %'" G_GUINT64_FORMAT " with a non-zero weight"),
-                           c->macs, c->macs_nonzero);
+  tip_p = macs_tooltip (p);
+  tip_c = macs_tooltip (c);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->header[ROW_MACS][0]), tip_p);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->header[ROW_MACS][1]), tip_c);
 }

@@ -394,6 +394,17 @@ test_compare (void)
     g_assert_true (g_str_has_prefix (description, "Largest changes from the pinned plan: "));
   }
 
+  /* without names: "Class k"; with a model's own names: those */
+  lathe_compare_pane_set_class_names (pane, NULL);
+  g_assert_cmpstr (grid_text (classes, 0, 1), ==, "Class 0");
+  g_assert_cmpstr (grid_text (classes, 0, 10), ==, "Class 9");
+  {
+    static const char * const own[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", NULL };
+    lathe_compare_pane_set_class_names (pane, own);
+    g_assert_cmpstr (grid_text (classes, 0, 1), ==, "a");
+    g_assert_cmpstr (grid_text (classes, 0, 10), ==, "j");
+  }
+
   /* the change back to the pinned plan's own figures: nothing differs */
   lathe_compare_pane_set_current (pane, results.base_plan, results.base);
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (layers)));

@@ -68,6 +68,13 @@ test_figures (void)
   g_assert_cmpuint (r_sparse->macs_nonzero, >, CNN_MACS * 4 / 10);
   g_assert_cmpfloat (r_sparse->seconds_per_sample, >, 0.0);
   g_assert_cmpfloat (r_sparse->seconds_per_sample * r_sparse->n_samples, <=, r_sparse->seconds + 1e-9);
+
+  g_test_message ("source: %" G_GUINT64_FORMAT " MACs (%" G_GUINT64_FORMAT " non-zero), %.2f µs/sample",
+                  base->macs, base->macs_nonzero, 1e6 * base->seconds_per_sample);
+  g_test_message ("width 0.5: %" G_GUINT64_FORMAT " MACs (%" G_GUINT64_FORMAT " non-zero), %.2f µs/sample",
+                  r_half->macs, r_half->macs_nonzero, 1e6 * r_half->seconds_per_sample);
+  g_test_message ("sparsity 0.5: %" G_GUINT64_FORMAT " MACs (%" G_GUINT64_FORMAT " non-zero), %.2f µs/sample",
+                  r_sparse->macs, r_sparse->macs_nonzero, 1e6 * r_sparse->seconds_per_sample);
 }
 
 int
