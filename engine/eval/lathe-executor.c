@@ -634,6 +634,15 @@ lathe_executor_get_value (LatheExecutor *self,
   return self->current->values[value_id];
 }
 
+gboolean
+lathe_executor_is_constant (LatheExecutor *self,
+                            guint          value_id)
+{
+  g_return_val_if_fail (self->current != NULL, FALSE);
+  g_return_val_if_fail (value_id < self->current->n_values, FALSE);
+  return self->current->is_const[value_id];
+}
+
 void
 lathe_executor_set_profiling (LatheExecutor *self,
                               gboolean       enabled)

@@ -54,6 +54,11 @@ LatheTensor   *lathe_executor_get_output   (LatheExecutor   *self,
  * constants and after execute()). Borrowed. */
 LatheTensor   *lathe_executor_get_value    (LatheExecutor   *self,
                                             guint            value_id);
+/* Whether the current plan folded a value into a constant (an initializer,
+ * or computed from constants and shapes only): it is the same for every
+ * batch and nothing computes it per batch. */
+gboolean       lathe_executor_is_constant  (LatheExecutor   *self,
+                                            guint            value_id);
 /* Per-node wall time, accumulated over execute() calls while enabled;
  * indexed by node index, in microseconds. */
 void           lathe_executor_set_profiling (LatheExecutor  *self,

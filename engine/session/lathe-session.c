@@ -7,6 +7,7 @@
 #include "core/lathe-error.h"
 #include "eval/lathe-evaluator.h"
 #include "eval/lathe-executor.h"
+#include "eval/lathe-macs.h"
 #include "eval/lathe-metrics.h"
 #include "session/lathe-session.h"
 
@@ -688,12 +689,14 @@ baseline_locked (LatheSession  *self,
   g_autofree gint32 *pred = NULL;
   gboolean cached;
   gint64 t0 = g_get_monotonic_time ();
+  LatheMacs macs;
 
   if (self->baseline != NULL)
     return lathe_session_result_ref (self->baseline);
 
   pred = g_new0 (gint32, MAX (full->n, 1));
-  if (!run_set (self, lathe_model_get_graph (self->model), full, NULL, &m, pred, &cached, cancellable, error))
+  if (!run_set (self, lathe_model_get_graph (self->model), full, NULL, &m, pred, &cached, cancellable, error) ||
+      !lathe_graph_count_macs (lathe_model_get_graph (self->model), 0, NULL, &macs, error))
     return NULL;
   full->baseline_pred = g_steal_pointer (&pred);
   sub->baseline_pred = g_new (gint32, MAX (sub->n, 1));
@@ -704,6 +707,9 @@ baseline_locked (LatheSession  *self,
   self->baseline->baseline_bytes = self->baseline->packed_bytes =
     lathe_graph_stored_bytes (lathe_model_get_graph (self->model));
   self->baseline->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  self->baseline->seconds_per_sample = self->baseline->seconds / MAX (full->n, 1);
+  self->baseline->macs = macs.macs;
+  self->baseline->macs_nonzero = macs.macs_nonzero;
   return lathe_session_result_ref (self->baseline);
 }
 
@@ -736,6 +742,8 @@ evaluate_locked (LatheSession    *self,
   LatheApplyOptions options = { 0 };
   gboolean cached = FALSE;
   gint64 t0 = g_get_monotonic_time ();
+  gint64 t_eval;
+  LatheMacs macs;
 
   if (!(base = baseline_locked (self, cancellable, error)))
     return NULL;
@@ -764,7 +772,11 @@ evaluate_locked (LatheSession    *self,
                                          self->apply_cache, error)))
     return NULL;
   keys = cut_keys (self, plan);
+  t_eval = g_get_monotonic_time ();
   if (!run_set (self, applied->graph, &self->sets[stage], keys, &m, NULL, &cached, cancellable, error))
+    return NULL;
+  t_eval = g_get_monotonic_time () - t_eval;
+  if (!lathe_graph_count_macs (applied->graph, 0, NULL, &macs, error))
     return NULL;
 
   r = result_new (m, stage, generation);
@@ -773,6 +785,9 @@ evaluate_locked (LatheSession    *self,
   r->from_cache = cached;
   r->applied = g_steal_pointer (&applied);
   r->seconds = (g_get_monotonic_time () - t0) / 1e6;
+  r->seconds_per_sample = t_eval / 1e6 / MAX (r->n_samples, 1);
+  r->macs = macs.macs;
+  r->macs_nonzero = macs.macs_nonzero;
   return r;
 }
 

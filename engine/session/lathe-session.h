@@ -36,6 +36,16 @@ typedef struct {
   double        seconds;        /* apply + evaluation wall time */
   gboolean      from_cache;     /* re-ran only downstream of a cached activation */
   LatheApplied *applied;        /* the effective model and per-layer results */
+  /* Per sample, of the effective model (lathe_graph_count_macs): dense
+   * multiply-accumulates, which width shrinks, and those with a non-zero
+   * weight, which pruning shrinks too. */
+  guint64       macs;
+  guint64       macs_nonzero;
+  /* Evaluation wall time of this stage over its samples: apply excluded,
+   * but preparing the executor, gathering a subset's samples and copying
+   * activations into the cache included; when from_cache, only the layers
+   * after the cached cut ran. A session figure, not a kernel benchmark. */
+  double        seconds_per_sample;
 } LatheSessionResult;
 
 #define LATHE_TYPE_SESSION_RESULT (lathe_session_result_get_type ())
