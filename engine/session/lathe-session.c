@@ -8,6 +8,7 @@
 #include "eval/lathe-evaluator.h"
 #include "eval/lathe-executor.h"
 #include "eval/lathe-macs.h"
+#include "export/lathe-export.h"
 #include "eval/lathe-metrics.h"
 #include "session/lathe-session.h"
 
@@ -788,6 +789,17 @@ evaluate_locked (LatheSession    *self,
   r->seconds_per_sample = t_eval / 1e6 / MAX (r->n_samples, 1);
   r->macs = macs.macs;
   r->macs_nonzero = macs.macs_nonzero;
+  if (stage == LATHE_STAGE_FULL)
+    {
+      g_autoptr(GError) export_error = NULL;
+      g_autoptr(GBytes) onnx = lathe_export_onnx (r->applied, self->layers, NULL, NULL, &export_error);
+
+      /* The packed size stands without it; the file size is a bonus. */
+      if (onnx != NULL)
+        r->onnx_bytes = g_bytes_get_size (onnx);
+      else
+        g_debug ("No ONNX size for plan %" G_GUINT64_FORMAT ": %s", generation, export_error->message);
+    }
   return r;
 }
 

@@ -46,6 +46,9 @@ typedef struct {
    * activations into the cache included; when from_cache, only the layers
    * after the cached cut ran. A session figure, not a kernel benchmark. */
   double        seconds_per_sample;
+  /* Bytes of the model as exported to ONNX (lathe_export_onnx()), on the
+   * full-set stage; 0 on the subset or when the model cannot be written. */
+  guint64       onnx_bytes;
 } LatheSessionResult;
 
 #define LATHE_TYPE_SESSION_RESULT (lathe_session_result_get_type ())

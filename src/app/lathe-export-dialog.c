@@ -8,6 +8,7 @@
 
 #include "eval/lathe-metrics.h"
 #include "export/lathe-artifact.h"
+#include "export/lathe-export.h"
 #include "onnx/lathe-onnx-writer.h"
 #include "pipeline/lathe-pipeline.h"
 #include "pipeline/lathe-plan-argv.h"
@@ -445,7 +446,7 @@ export_thread (GTask        *task,
   GPtrArray *layers = lathe_session_get_layers (job->session);
   g_autoptr(LatheSessionResult) baseline = NULL;
   g_autoptr(LatheSessionResult) r = NULL;
-  g_autoptr(GHashTable) weights = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GHashTable) weights = NULL;
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GBytes) model_bytes = NULL;
   g_autoptr(LathePipeline) p = NULL;
@@ -462,20 +463,7 @@ export_thread (GTask        *task,
     goto fail;
 
   /* How each compressed weight is stored, as lathe-cli apply decides it. */
-  for (guint i = 0; i < r->applied->results->len; i++)
-    {
-      LatheLayerResult *lr = g_ptr_array_index (r->applied->results, i);
-      LatheLayer *layer = g_ptr_array_index (layers, i);
-      LatheExportWeight *w;
-
-      if (lr->quantized == NULL && !lr->fp16)
-        continue;
-      w = g_new0 (LatheExportWeight, 1);
-      w->quantized = lr->quantized;
-      w->out_axis = layer->out_axis;
-      w->fp16 = lr->fp16;
-      g_hash_table_insert (weights, lr->name, w);
-    }
+  weights = lathe_export_weights_new (r->applied, layers);
   if (!(model_bytes = lathe_exporter_export (job->exporter, r->applied->graph, weights, notes, &opset, &error)))
     goto fail;
 

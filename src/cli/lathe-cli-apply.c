@@ -12,43 +12,11 @@
 #include "eval/lathe-evaluator.h"
 #include "export/lathe-artifact.h"
 #include "onnx/lathe-onnx-writer.h"
+#include "export/lathe-export.h"
 #include "pipeline/lathe-pipeline.h"
 #include "lathe-cli.h"
 
 #define CHECK_TOLERANCE_DEFAULT 0.001
-
-/* The compressed model as ONNX: quantized weights as integer codes with
- * DequantizeLinear, float16 through Cast, everything else as it is. */
-GBytes *
-lathe_cli_export (LatheApplied  *applied,
-                  GPtrArray     *layers,
-                  GPtrArray     *notes,
-                  int           *out_opset,
-                  GError       **error)
-{
-  g_autoptr(GHashTable) weights = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  LatheExportOptions options = { weights, notes, 0 };
-  GBytes *bytes;
-
-  for (guint i = 0; i < applied->results->len; i++)
-    {
-      LatheLayerResult *r = g_ptr_array_index (applied->results, i);
-      LatheLayer *layer = g_ptr_array_index (layers, i);
-      LatheExportWeight *w;
-
-      if (r->quantized == NULL && !r->fp16)
-        continue;
-      w = g_new0 (LatheExportWeight, 1);
-      w->quantized = r->quantized;
-      w->out_axis = layer->out_axis;
-      w->fp16 = r->fp16;
-      g_hash_table_insert (weights, r->name, w);
-    }
-  bytes = lathe_onnx_serialize (applied->graph, &options, error);
-  if (out_opset != NULL)
-    *out_opset = options.out_opset;
-  return bytes;
-}
 
 /* `to` as seen from the folder `from_dir`, through ".." where needed. */
 static char *
@@ -109,7 +77,7 @@ measure (LatheGraph             *graph,
 {
   m->notes = g_ptr_array_new_with_free_func (g_free);
   if (!(m->applied = lathe_apply_plan_full (graph, layers, plan, apply_options, NULL, error)) ||
-      !(m->onnx = lathe_cli_export (m->applied, layers, m->notes, &m->opset, error)))
+      !(m->onnx = lathe_export_onnx (m->applied, layers, m->notes, &m->opset, error)))
     return FALSE;
   m->onnx_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, m->onnx);
   return dataset == NULL ||

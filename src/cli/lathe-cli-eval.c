@@ -9,6 +9,7 @@
 #include "data/lathe-npy.h"
 #include "eval/lathe-evaluator.h"
 #include "eval/lathe-executor.h"
+#include "export/lathe-export.h"
 #include "lathe-cli.h"
 
 static void
@@ -103,7 +104,7 @@ lathe_cli_eval (int    argc,
           !(layers = lathe_find_layers (graph, &error)) ||
           !lathe_cli_apply_options (plan, &data, dataset, &apply_options, &error) ||
           !(applied = lathe_apply_plan_full (graph, layers, plan, &apply_options, NULL, &error)) ||
-          !(onnx = lathe_cli_export (applied, layers, NULL, NULL, &error)))
+          !(onnx = lathe_export_onnx (applied, layers, NULL, NULL, &error)))
         goto out_error;
       packed_bytes = applied->packed_bytes;
     }

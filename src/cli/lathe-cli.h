@@ -71,13 +71,6 @@ gboolean       lathe_cli_plan_set_key     (LatheLayerSettings *s,
                                            const char      *value,
                                            GError         **error);
 
-/* The effective model as ONNX bytes (quantized weights as DequantizeLinear). */
-struct _LatheApplied;
-GBytes        *lathe_cli_export           (struct _LatheApplied *applied,
-                                           GPtrArray       *layers,
-                                           GPtrArray       *notes,
-                                           int             *out_opset,
-                                           GError         **error);
 
 /* Options for applying `plan`: loads its calibration data when width
  * ranks by activations (normalised like the evaluation data, which it
