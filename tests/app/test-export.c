@@ -244,6 +244,16 @@ fixture_tear_down (Fixture       *f,
   g_object_unref (f->model);
   lathe_plan_free (f->plan);
   lathe_session_wait_idle (f->session);
+  {
+    /* An export closed mid-way still holds the session in its worker
+     * until the worker notices the cancellation. */
+    gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    while (G_OBJECT (f->session)->ref_count > 1 && g_get_monotonic_time () < end)
+      {
+        g_usleep (1000);
+        drain ();
+      }
+  }
   g_assert_finalize_object (f->session);
 }
 
