@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "lathe-application.h"
+#include "lathe-debug-timings.h"
 #include "lathe-window.h"
 
 struct _LatheApplication {
@@ -107,6 +108,8 @@ lathe_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.open", open_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
+  /* LATHE_DEBUG_TIMINGS=1: first-frame times for the benchmarks */
+  _lathe_debug_timings_watch (GTK_APPLICATION (app));
 }
 
 static void
