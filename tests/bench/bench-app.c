@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "bench-app"
+#define _GNU_SOURCE   /* RUSAGE_THREAD */
 
 /* The app's responsiveness figures (issue §9), printed, never asserted:
  *
@@ -23,6 +24,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <adwaita.h>
 
@@ -182,16 +186,63 @@ bench_cold_start (const char *app)
 typedef struct {
   GdkFrameClock *clock;
   gint64         update;      /* when the current frame began */
+  double         update_cpu;  /* the main thread's CPU time then, ms */
   GArray        *paints;      /* gint64: after-paint times */
   GArray        *work;        /* double ms: update → after-paint */
+  GArray        *work_cpu;    /* double ms: the main thread's CPU in that span */
+  GArray        *paint_cpu;   /* double ms: the main thread's CPU at each after-paint */
+  GArray        *paint_poll;  /* double ms: time spent in poll() until each after-paint */
+  GArray        *paint_wait;  /* double ms: time runnable but not running, until each after-paint */
   gboolean       recording;
 } Frames;
+
+/* How long this thread has waited for a CPU while runnable
+ * (/proc/thread-self/schedstat, second field, ns), or 0. */
+static double
+thread_runqueue_ms (void)
+{
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) f = NULL;
+
+  if (!g_file_get_contents ("/proc/thread-self/schedstat", &stat, NULL, NULL))
+    return 0;
+  f = g_strsplit (stat, " ", 3);
+  return g_strv_length (f) >= 2 ? g_ascii_strtoull (f[1], NULL, 10) / 1e6 : 0;
+}
+
+/* Wall time the main loop spent waiting in poll(): what is left of a long
+ * frame interval was spent running (or runnable but not scheduled). */
+static double poll_ms_total;
+
+static int
+timed_poll (GPollFD *fds,
+            guint    nfds,
+            int      timeout)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  int r = g_poll (fds, nfds, timeout);
+
+  poll_ms_total += ms (g_get_monotonic_time () - t0);
+  return r;
+}
+
+/* CPU time of the calling thread: a frame that took long on the wall
+ * clock but little CPU waited (for a core, a lock or the X server). */
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void
 frames_update_cb (GdkFrameClock *clock,
                   Frames        *frames)
 {
   frames->update = g_get_monotonic_time ();
+  frames->update_cpu = thread_cpu_ms ();
 }
 
 static void
@@ -200,11 +251,19 @@ frames_after_paint_cb (GdkFrameClock *clock,
 {
   gint64 now = g_get_monotonic_time ();
 
+  double cpu = thread_cpu_ms ();
+
   g_array_append_val (frames->paints, now);
+  g_array_append_val (frames->paint_cpu, cpu);
+  g_array_append_val (frames->paint_poll, poll_ms_total);
+  cpu = thread_runqueue_ms ();
+  g_array_append_val (frames->paint_wait, cpu);
   if (frames->recording && frames->update != 0)
     {
       double w = ms (now - frames->update);
+      double c = thread_cpu_ms () - frames->update_cpu;
       g_array_append_val (frames->work, w);
+      g_array_append_val (frames->work_cpu, c);
     }
   frames->update = 0;
 }
@@ -216,6 +275,10 @@ frames_watch (Frames    *frames,
   frames->clock = g_object_ref (gtk_widget_get_frame_clock (window));
   frames->paints = g_array_new (FALSE, FALSE, sizeof (gint64));
   frames->work = g_array_new (FALSE, FALSE, sizeof (double));
+  frames->work_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  frames->paint_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  frames->paint_poll = g_array_new (FALSE, FALSE, sizeof (double));
+  frames->paint_wait = g_array_new (FALSE, FALSE, sizeof (double));
   g_signal_connect (frames->clock, "update", G_CALLBACK (frames_update_cb), frames);
   g_signal_connect (frames->clock, "after-paint", G_CALLBACK (frames_after_paint_cb), frames);
 }
@@ -227,6 +290,10 @@ frames_unwatch (Frames *frames)
   g_clear_object (&frames->clock);
   g_clear_pointer (&frames->paints, g_array_unref);
   g_clear_pointer (&frames->work, g_array_unref);
+  g_clear_pointer (&frames->work_cpu, g_array_unref);
+  g_clear_pointer (&frames->paint_cpu, g_array_unref);
+  g_clear_pointer (&frames->paint_poll, g_array_unref);
+  g_clear_pointer (&frames->paint_wait, g_array_unref);
 }
 
 static gboolean
@@ -298,7 +365,9 @@ result_shown (LatheWindow *window,
 /* ---------------------------------------------------------------------- */
 /* 3. Drags                                                                 */
 
-/* The layer table's GtkScale with this accessible name (GTK_A11Y=test). */
+/* The layer table's GtkScale with this accessible name (the AT context's
+ * properties, whichever backend: the benchmark runs with the real AT-SPI
+ * bridge, as the app does on a desktop). */
 static GtkWidget *
 find_scale (GtkWidget  *root,
             const char *name)
@@ -319,7 +388,44 @@ find_scale (GtkWidget  *root,
   return NULL;
 }
 
+/* LATHE_BENCH_WORKER_NICE=N: an experiment, the compute threads (the
+ * session's worker, OpenBLAS's, the GTask pool) at nice N, so that the GUI
+ * thread wins a contended CPU. Returns how many threads it changed. */
+static guint
+renice_compute_threads (void)
+{
+  const char *nice = g_getenv ("LATHE_BENCH_WORKER_NICE");
+  g_autoptr(GDir) dir = NULL;
+  const char *tid;
+  guint n = 0;
+
+  if (nice == NULL || (dir = g_dir_open ("/proc/self/task", 0, NULL)) == NULL)
+    return 0;
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+      int id = atoi (tid);
+
+      if (id == getpid () || !g_file_get_contents (path, &comm, NULL, NULL))
+        continue;
+      g_strstrip (comm);
+      /* GLib's and GDBus's threads serve the main loop and the a11y bus */
+      if (g_str_equal (comm, "gmain") || g_str_equal (comm, "gdbus"))
+        continue;
+      /* LATHE_BENCH_NICE_COMM: only the threads of this name */
+      if (g_getenv ("LATHE_BENCH_NICE_COMM") && !g_str_equal (comm, g_getenv ("LATHE_BENCH_NICE_COMM")))
+        continue;
+      if (setpriority (PRIO_PROCESS, id, atoi (nice)) == 0)
+        n++;
+    }
+  return n;
+}
+
 typedef struct {
+  LatheWindow   *window;
+  gpointer       last_result;
+  guint          results;
   GtkAdjustment *adjustment;
   int            lo, hi, step;
   int            value;
@@ -335,7 +441,12 @@ drag_tick_cb (GtkWidget     *widget,
               gpointer       user_data)
 {
   Drag *drag = user_data;
+  gpointer result = _lathe_window_get_result (drag->window);
 
+  /* figures that reached the scoreboard since the last frame */
+  if (result != drag->last_result)
+    drag->results++;
+  drag->last_result = result;
   if (g_get_monotonic_time () >= drag->end)
     {
       drag->done = TRUE;
@@ -370,9 +481,17 @@ bench_drag (LatheWindow *window,
   guint first_paint, slow = 0;
   guint64 generation0 = _lathe_window_get_generation (window);
   double worst_work = 0;
+  g_autoptr(GArray) sorted_cpu = NULL;
+  struct rusage before, after;
+  double cpu0, wall_long_cpu_short = 0;
+  guint long_frames = 0, long_cpu_frames = 0;
+  g_autofree char *load = NULL;
+  g_autoptr(GString) slow_lines = g_string_new (NULL);
 
   if (scale == NULL)
     g_error ("no slider named “%s” in the layer table", slider);
+  drag.window = window;
+  drag.last_result = _lathe_window_get_result (window);
   drag.adjustment = gtk_range_get_adjustment (GTK_RANGE (scale));
   drag.lo = lo;
   drag.hi = hi;
@@ -380,19 +499,48 @@ bench_drag (LatheWindow *window,
   drag.value = (int) gtk_adjustment_get_value (drag.adjustment);
   drag.end = g_get_monotonic_time () + DRAG_SECONDS * G_USEC_PER_SEC;
 
+  if (g_getenv ("LATHE_BENCH_WORKER_NICE"))
+    g_print ("(experiment: %u compute threads at nice %s)\n", renice_compute_threads (),
+             g_getenv ("LATHE_BENCH_WORKER_NICE"));
   g_array_set_size (frames->work, 0);
+  g_array_set_size (frames->work_cpu, 0);
   first_paint = frames->paints->len;
+  getrusage (RUSAGE_THREAD, &before);
+  cpu0 = thread_cpu_ms ();
   frames->recording = TRUE;
   gtk_widget_add_tick_callback (scale, drag_tick_cb, &drag, NULL);
   wait_until (window, drag_done, &drag, "the drag");
   frames->recording = FALSE;
+  getrusage (RUSAGE_THREAD, &after);
+  cpu0 = thread_cpu_ms () - cpu0;
+  g_file_get_contents ("/proc/loadavg", &load, NULL, NULL);
+
+  /* frames whose own span was long: computing, or waiting? */
+  for (guint i = 0; i < frames->work->len; i++)
+    if (g_array_index (frames->work, double, i) > 50.0)
+      {
+        long_frames++;
+        if (g_array_index (frames->work_cpu, double, i) > 25.0)
+          long_cpu_frames++;
+        wall_long_cpu_short = MAX (wall_long_cpu_short, g_array_index (frames->work_cpu, double, i));
+      }
 
   for (guint i = first_paint + 1; i < frames->paints->len; i++)
     {
       double d = ms (g_array_index (frames->paints, gint64, i) - g_array_index (frames->paints, gint64, i - 1));
       g_array_append_val (intervals, d);
       if (d * 1000 > SLOW_FRAME_US)
-        slow++;
+        {
+          double cpu = g_array_index (frames->paint_cpu, double, i) - g_array_index (frames->paint_cpu, double, i - 1);
+          double poll = g_array_index (frames->paint_poll, double, i) - g_array_index (frames->paint_poll, double, i - 1);
+
+          double wait = g_array_index (frames->paint_wait, double, i) - g_array_index (frames->paint_wait, double, i - 1);
+
+          slow++;
+          g_string_append_printf (slow_lines, "  slow frame #%u: %6.1f ms: main thread ran %5.1f ms, waited for a CPU %5.1f ms, "
+                                  "slept %5.1f ms (%5.1f in the main loop's poll, %5.1f elsewhere: X, locks)\n",
+                                  i - first_paint, d, cpu, wait, d - cpu - wait, poll, MAX (0.0, d - cpu - wait - poll));
+        }
     }
   g_array_sort (intervals, cmp_double);
   sorted_work = g_array_copy (frames->work);
@@ -400,13 +548,24 @@ bench_drag (LatheWindow *window,
   if (sorted_work->len > 0)
     worst_work = g_array_index (sorted_work, double, sorted_work->len - 1);
 
-  g_print ("Drag “%s” %d s, the value changed on each of %u frames, %" G_GUINT64_FORMAT " plans sent:\n",
-           slider, DRAG_SECONDS, drag.changes, _lathe_window_get_generation (window) - generation0);
+  g_print ("Drag “%s” %d s, the value changed on each of %u frames, %" G_GUINT64_FORMAT " plans sent, "
+           "figures shown %u times:\n",
+           slider, DRAG_SECONDS, drag.changes, _lathe_window_get_generation (window) - generation0, drag.results);
   g_print ("  frame interval   max %6.1f ms   p99 %6.1f   median %6.1f   over 50 ms: %u of %u frames\n",
            g_array_index (intervals, double, intervals->len - 1), quantile (intervals, 0.99),
            quantile (intervals, 0.5), slow, intervals->len);
-  g_print ("  frame work       max %6.1f ms   p99 %6.1f   median %6.1f   (update → after-paint)\n",
+  g_print ("  frame work       max %6.1f ms   p99 %6.1f   median %6.1f   (update → after-paint, wall clock)\n",
            worst_work, quantile (sorted_work, 0.99), quantile (sorted_work, 0.5));
+  sorted_cpu = g_array_copy (frames->work_cpu);
+  g_array_sort (sorted_cpu, cmp_double);
+  g_print ("  frame work CPU   max %6.1f ms   p99 %6.1f   median %6.1f   (the main thread's own CPU time)\n",
+           g_array_index (sorted_cpu, double, sorted_cpu->len - 1), quantile (sorted_cpu, 0.99),
+           quantile (sorted_cpu, 0.5));
+  g_print ("  frames whose work took > 50 ms: %u, of which > 25 ms of CPU: %u (most CPU in one: %.1f ms); "
+           "main thread %.0f ms CPU in %d s, %ld involuntary context switches; load %s",
+           long_frames, long_cpu_frames, wall_long_cpu_short, cpu0, DRAG_SECONDS,
+           after.ru_nivcsw - before.ru_nivcsw, load ? load : "?\n");
+  g_print ("%s", slow_lines->str);
 
   /* let the last plan finish so the next drag starts alike */
   wait_until (window, result_shown, GINT_TO_POINTER (LATHE_STAGE_FULL), "the last plan's figures");
@@ -429,6 +588,7 @@ main (int   argc,
   /* 2. in process, first, so that "process start" means this process */
   gtk_init ();
   adw_init ();
+  g_main_context_set_poll_func (NULL, timed_poll);
   window = g_object_ref (lathe_window_new (NULL));
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 760);
   gtk_widget_realize (GTK_WIDGET (window));
