@@ -16,7 +16,16 @@
  *     clock's after-paint times give the frame intervals: max, p99, median
  *     and how many exceed 50 ms. Also how long each frame's own work took
  *     (update → after-paint), which tells a slow frame from a main loop
- *     that was busy (or starved) between frames.
+ *     that was busy (or starved) between frames. Each interval over 50 ms
+ *     is broken down from the main thread's point of view: CPU time it ran,
+ *     time it was runnable but waited for a CPU (/proc/thread-self/schedstat),
+ *     time asleep in the main loop's poll() and asleep elsewhere (Xlib
+ *     round trips to the X server, locks, page faults).
+ *
+ * Experiments by environment: OPENBLAS_NUM_THREADS=1 (no BLAS helper
+ * thread); LATHE_BENCH_WORKER_NICE=N renices the compute threads (session
+ * worker, OpenBLAS, GTask pool) before each drag, LATHE_BENCH_NICE_COMM=NAME
+ * only those of that name. `bench-app ""` skips the cold starts.
  *
  * Run by `meson test -C build --benchmark -v app` under xvfb-run and
  * dbus-run-session with GDK_DEBUG=gl-disable GSK_RENDERER=cairo. */
