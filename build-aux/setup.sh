@@ -17,6 +17,7 @@ packages=(
   libonnx-testdata dataset-fashion-mnist
   libgtk-4-dev libadwaita-1-dev xvfb xauth dbus at-spi2-core
   desktop-file-utils appstream gettext
+  python3-pyatspi xdotool imagemagick
 )
 
 missing=()

@@ -7,6 +7,7 @@
 
 #include "lathe-application.h"
 #include "lathe-preferences-window.h"
+#include "lathe-debug-timings.h"
 #include "lathe-window.h"
 
 struct _LatheApplication {
@@ -110,6 +111,8 @@ lathe_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", preferences_accels);
+  /* LATHE_DEBUG_TIMINGS=1: first-frame times for the benchmarks */
+  _lathe_debug_timings_watch (GTK_APPLICATION (app));
 }
 
 static void

@@ -343,6 +343,9 @@ show_value (GtkRange *range,
     }
   gtk_label_set_label (label, shown);
   gtk_accessible_update_property (GTK_ACCESSIBLE (range), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, spoken, -1);
+  /* GTK 4.8's AT-SPI bridge does not export the value text: say it in the
+   * description too, or a screen reader reads a bits scale's position */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (range), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, spoken, -1);
 }
 
 static void

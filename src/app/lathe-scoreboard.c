@@ -85,6 +85,22 @@ set_delta_style (LatheScoreboard *self,
     gtk_widget_add_css_class (label, "lathe-delta-up");
 }
 
+/* The exact byte counts for screen readers (and the end-to-end tests):
+ * the label shows them rounded. */
+static void
+describe_size (LatheScoreboard *self,
+               guint64          packed,
+               guint64          original)
+{
+  g_autofree char *p = g_strdup_printf ("%" G_GUINT64_FORMAT, packed);
+  g_autofree char *o = g_strdup_printf ("%" G_GUINT64_FORMAT, original);
+  /* translators: accessible description of the size figure; both are byte counts */
+  g_autofree char *text = g_strdup_printf (_("%s bytes, of %s bytes originally"), p, o);
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->size_label),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
+}
+
 void
 lathe_scoreboard_set_baseline (LatheScoreboard    *self,
                                LatheSessionResult *baseline,
@@ -112,6 +128,7 @@ lathe_scoreboard_set_baseline (LatheScoreboard    *self,
 
   gtk_label_set_label (self->size_label, size);
   gtk_label_set_label (self->size_detail_label, _("As stored in the file"));
+  describe_size (self, baseline->baseline_bytes, baseline->baseline_bytes);
   gtk_label_set_label (self->accuracy_label, accuracy);
   gtk_label_set_label (self->accuracy_delta_label, "");
   gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), FALSE);
@@ -163,6 +180,7 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
 
   gtk_label_set_label (self->size_label, size);
   gtk_label_set_label (self->size_detail_label, ratio);
+  describe_size (self, result->packed_bytes, result->baseline_bytes);
   gtk_label_set_label (self->accuracy_label, accuracy);
   gtk_label_set_label (self->accuracy_delta_label, delta);
   gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), TRUE);

@@ -219,6 +219,13 @@ show_global_values (LatheWindow *self)
                                   GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, s, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->global_width_scale),
                                   GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, w, -1);
+  /* GTK 4.8's AT-SPI bridge does not export the value text (see the layer table) */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->global_bits_scale),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, b, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->global_sparsity_scale),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, s, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->global_width_scale),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, w, -1);
 }
 
 static void
