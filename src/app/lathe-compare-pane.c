@@ -31,6 +31,7 @@ struct _LatheComparePane {
   GtkGrid        *layer_grid;
   GtkLabel       *layers_same_label;
   GtkGrid        *class_grid;
+  GtkWidget      *details_flow;
   GtkWidget      *heatmap;
   GtkLabel       *heatmap_note;
   GtkWidget      *swatch_better;
@@ -317,6 +318,7 @@ lathe_compare_pane_class_init (LatheComparePaneClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, layer_grid);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, layers_same_label);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, class_grid);
+  gtk_widget_class_bind_template_child (widget_class, LatheComparePane, details_flow);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, heatmap);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, heatmap_note);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, swatch_better);
@@ -330,6 +332,10 @@ lathe_compare_pane_init (LatheComparePane *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->heatmap), draw_heatmap, self, NULL);
+  /* the flow box only lays out: its children are not things to focus */
+  for (GtkWidget *child = gtk_widget_get_first_child (self->details_flow); child;
+       child = gtk_widget_get_next_sibling (child))
+    gtk_widget_set_focusable (child, FALSE);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->swatch_better), draw_swatch, self, NULL);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->swatch_worse), draw_swatch, self, NULL);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
@@ -441,6 +447,8 @@ attach_setting (GtkGrid    *grid,
       g_autofree char *text = g_strdup_printf (_("%s → %s"), before, after);
       label = cell_label (text, 0, "heading");
     }
+  /* a narrow pane wraps the settings rather than cutting them */
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_grid_attach (grid, label, column, row, 1, 1);
 }
 
@@ -474,6 +482,8 @@ update_layers (LatheComparePane *self)
 
       name_label = cell_label (name, 0, NULL);
       gtk_label_set_ellipsize (GTK_LABEL (name_label), PANGO_ELLIPSIZE_MIDDLE);
+      /* long names may shorten, short ones stay whole */
+      gtk_label_set_width_chars (GTK_LABEL (name_label), (int) MIN (g_utf8_strlen (name, -1), 16));
       gtk_widget_set_hexpand (name_label, TRUE);
       gtk_grid_attach (self->layer_grid, name_label, 0, row, 1, 1);
       attach_setting (self->layer_grid, 1, row, bits_a, bits_b);
@@ -547,9 +557,9 @@ update_heatmap (LatheComparePane *self)
 
   /* small matrices at a comfortable cell size, large ones fitted */
   gtk_drawing_area_set_content_width (GTK_DRAWING_AREA (self->heatmap),
-                                      (int) MIN (150 + 30 * self->delta_n, 720));
+                                      (int) MIN (110 + 28 * self->delta_n, 720));
   gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->heatmap),
-                                       (int) MIN (30 + 34 * self->delta_n, 640));
+                                       (int) MIN (30 + 30 * self->delta_n, 640));
   description = lathe_heatmap_describe (self->delta_n, self->delta,
                                         (const char * const *) self->class_names, DESCRIBE_CHANGES);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->heatmap),

@@ -567,6 +567,27 @@ test_heatmap_rendered (void)
   adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_DEFAULT);
   drain ();
 
+  /* a narrow pane puts the heatmap under the table */
+  gtk_window_set_default_size (window, 520, 780);
+  drain ();
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  {
+    gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    while (gtk_widget_get_width (GTK_WIDGET (pane)) > 520 && g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (pane)), <=, 520);
+  }
+  g_object_unref (render (pane_content (pane), "compare-pane-narrow.png"));
+  {
+    graphene_rect_t table, map;
+    g_assert_true (gtk_widget_compute_bounds (GTK_WIDGET (_lathe_compare_pane_get_class_grid (pane)),
+                                              pane_content (pane), &table));
+    g_assert_true (gtk_widget_compute_bounds (_lathe_compare_pane_get_heatmap (pane), pane_content (pane), &map));
+    g_assert_cmpfloat (map.origin.y, >, table.origin.y + table.size.height);
+  }
+  gtk_window_set_default_size (window, 900, 780);
+  drain ();
+
   /* the early figure, as the window shows it first */
   lathe_compare_pane_set_current (pane, results.small_plan, results.small_subset);
   drain ();
