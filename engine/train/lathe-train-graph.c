@@ -656,8 +656,9 @@ forward_node (LatheTrainGraph *self,
         break;
       }
     case OP_RELU:
+      /* NaN passes through, so a broken input shows in the loss */
       for (gsize i = 0; i < y->n; i++)
-        yd[i] = xd[i] > 0.f ? xd[i] : 0.f;
+        yd[i] = xd[i] < 0.f ? 0.f : xd[i];
       break;
     case OP_LEAKY_RELU:
       for (gsize i = 0; i < y->n; i++)
