@@ -100,6 +100,88 @@ lathe_train_options_init (LatheTrainOptions *options)
   options->eval_samples = LATHE_TRAIN_EVAL_SAMPLES_DEFAULT;
 }
 
+JsonNode *
+lathe_train_options_to_json (const LatheTrainOptions *o,
+                             const char              *data_spec,
+                             const char              *data_sha256)
+{
+  g_autoptr(JsonObject) obj = json_object_new ();
+
+  json_object_set_string_member (obj, "method", lathe_train_mode_to_string (o->mode));
+  json_object_set_int_member (obj, "epochs", o->epochs);
+  json_object_set_double_member (obj, "temperature", o->temperature);
+  json_object_set_double_member (obj, "alpha", o->alpha);
+  json_object_set_double_member (obj, "lr", o->lr);
+  json_object_set_int_member (obj, "batch", o->batch);
+  json_object_set_int_member (obj, "seed", (gint64) o->seed);
+  if (data_spec != NULL)
+    json_object_set_string_member (obj, "data", data_spec);
+  if (data_sha256 != NULL)
+    json_object_set_string_member (obj, "data_sha256", data_sha256);
+  json_object_set_int_member (obj, "limit", o->train_limit);
+  json_object_set_string_member (obj, "optimizer", lathe_optimizer_to_string (o->optimizer));
+  if (o->optimizer == LATHE_OPTIMIZER_SGD)
+    json_object_set_double_member (obj, "momentum", o->momentum);
+  json_object_set_double_member (obj, "weight_decay", o->weight_decay);
+  json_object_set_string_member (obj, "schedule", lathe_schedule_to_string (o->schedule));
+  return json_node_init_object (json_node_alloc (), obj);
+}
+
+static double
+member_double (JsonObject *o, const char *key, double fallback)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : fallback;
+}
+
+static gint64
+member_int (JsonObject *o, const char *key, gint64 fallback)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : fallback;
+}
+
+static const char *
+member_string (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+void
+lathe_train_options_from_json (JsonNode           *training,
+                               LatheTrainOptions  *o,
+                               char              **data_spec,
+                               char              **data_sha256)
+{
+  JsonObject *obj;
+  const char *str;
+
+  g_return_if_fail (training != NULL && JSON_NODE_HOLDS_OBJECT (training));
+  obj = json_node_get_object (training);
+  lathe_train_options_init (o);
+  if ((str = member_string (obj, "method")) != NULL)
+    lathe_train_mode_from_string (str, &o->mode);
+  if ((str = member_string (obj, "optimizer")) != NULL)
+    lathe_optimizer_from_string (str, &o->optimizer);
+  if ((str = member_string (obj, "schedule")) != NULL)
+    lathe_schedule_from_string (str, &o->schedule);
+  o->epochs = (guint) CLAMP (member_int (obj, "epochs", o->epochs), 0, G_MAXUINT);
+  o->batch = (guint) CLAMP (member_int (obj, "batch", o->batch), 0, G_MAXUINT);
+  o->seed = (guint64) member_int (obj, "seed", 0);
+  o->train_limit = (guint) CLAMP (member_int (obj, "limit", 0), 0, G_MAXUINT);
+  o->temperature = member_double (obj, "temperature", o->temperature);
+  o->alpha = member_double (obj, "alpha", o->alpha);
+  o->lr = member_double (obj, "lr", o->lr);
+  o->momentum = member_double (obj, "momentum", o->momentum);
+  o->weight_decay = member_double (obj, "weight_decay", o->weight_decay);
+  if (data_spec)
+    *data_spec = g_strdup (member_string (obj, "data"));
+  if (data_sha256)
+    *data_sha256 = g_strdup (member_string (obj, "data_sha256"));
+}
+
 void
 lathe_train_result_free (LatheTrainResult *result)
 {

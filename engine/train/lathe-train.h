@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "compress/lathe-apply.h"
 #include "data/lathe-dataset.h"
@@ -86,6 +87,19 @@ typedef struct {
 /* Defaults: distil, 3 epochs, batch 128, Adam at 1e-3 with a cosine
  * schedule, T = 4, alpha = 0.5, seed 0, no data. */
 void lathe_train_options_init (LatheTrainOptions *options);
+
+/* The pipeline file's "training" object for these options (keys in the
+ * documented order), naming the training data by spec and digest. */
+JsonNode *lathe_train_options_to_json   (const LatheTrainOptions *options,
+                                         const char              *data_spec,
+                                         const char              *data_sha256);
+/* Reads a "training" object as lathe_pipeline_parse() validated it:
+ * lathe_train_options_init() defaults for missing keys; the data spec and
+ * digest are returned (NULL when absent); datasets are left unset. */
+void      lathe_train_options_from_json (JsonNode                *training,
+                                         LatheTrainOptions       *options,
+                                         char                   **data_spec,
+                                         char                   **data_sha256);
 
 typedef struct {
   guint    epoch;            /* 1-based */
