@@ -124,6 +124,24 @@ is_param_input (const LatheNode *node,
   return FALSE;
 }
 
+/* The bias of a MatMul (or Conv/Gemm) written as a separate Add. */
+static gboolean
+is_bias_add (LatheGraph      *graph,
+             const LatheNode *node,
+             guint            i)
+{
+  int other, producer;
+  const char *op;
+
+  if (!g_str_equal (node->op_type, "Add") || node->n_inputs != 2 || i > 1)
+    return FALSE;
+  other = node->inputs[1 - i];
+  if (other < 0 || (producer = lathe_graph_value (graph, other)->producer) < 0)
+    return FALSE;
+  op = lathe_graph_node (graph, (guint) producer)->op_type;
+  return g_str_equal (op, "MatMul") || g_str_equal (op, "Gemm") || g_str_equal (op, "Conv");
+}
+
 static TVal *
 in_val (LatheTrainGraph *self, const TNode *t, guint i)
 {
@@ -472,7 +490,7 @@ lathe_train_graph_new (LatheGraph  *graph,
           TVal *tv;
           LatheTrainParam *p;
 
-          if (id < 0 || !is_param_input (node, k))
+          if (id < 0 || !(is_param_input (node, k) || is_bias_add (graph, node, k)))
             continue;
           value = lathe_graph_value (graph, id);
           tv = &self->vals[id];

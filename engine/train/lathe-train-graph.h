@@ -14,8 +14,9 @@ G_BEGIN_DECLS
  * forward saw.
  *
  * Parameters are the float initializers read directly as a Gemm's B or C,
- * a MatMul's B, a Conv's weight or bias, or a BatchNormalization's scale
- * or shift (its mean and variance stay frozen). Everything else is a
+ * a MatMul's B, a Conv's weight or bias, an Add's operand beside the
+ * output of one of those (a bias added separately), or a
+ * BatchNormalization's scale or shift (its mean and variance stay frozen). Everything else is a
  * constant. Ops with a backward: Gemm, MatMul, Conv (any group; depthwise
  * directly), Relu, LeakyRelu, Clip, Sigmoid, Tanh, Erf, MaxPool,
  * AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape,
