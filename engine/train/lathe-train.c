@@ -457,27 +457,60 @@ evaluate_subset (LatheTrainGraph          *tg,
   return TRUE;
 }
 
+/* The plan's pruning and quantization on the trained weights. */
+static gboolean
+finish_result (LatheTrainGraph   *tg,
+               LatheApplied      *student,
+               const LathePlan   *plan,
+               LatheTrainResult  *result,
+               GError           **error)
+{
+  g_autoptr(LathePlan) fplan = final_plan (plan);
+  g_autoptr(LatheGraph) trained = NULL;
+
+  if (!(trained = lathe_train_graph_export (tg, TRUE, error)) ||
+      !(result->layers = lathe_find_layers (trained, error)) ||
+      !(result->applied = lathe_apply_plan_full (trained, result->layers, fplan, NULL, NULL, error)))
+    return FALSE;
+  result->applied->baseline_bytes = student->baseline_bytes;
+  for (guint i = 0; i < result->applied->results->len; i++)
+    {
+      LatheLayerResult *r = g_ptr_array_index (result->applied->results, i);
+      for (guint k = 0; k < student->results->len; k++)
+        {
+          LatheLayerResult *sr = g_ptr_array_index (student->results, k);
+          if (g_str_equal (sr->name, r->name))
+            {
+              r->rows_before = sr->rows_before;
+              r->original_bytes = sr->original_bytes;
+              r->bn_folded = sr->bn_folded;
+              break;
+            }
+        }
+    }
+  return TRUE;
+}
+
 LatheTrainResult *
-lathe_distill (LatheGraph               *teacher,
-               GPtrArray                *layers,
-               const LathePlan          *plan,
-               const LatheApplyOptions  *apply_options,
-               const LatheTrainOptions  *o,
-               LatheTrainProgressFunc    progress,
-               gpointer                  progress_data,
-               GCancellable             *cancellable,
-               GError                  **error)
+lathe_distill_full (LatheGraph               *teacher,
+                    GPtrArray                *layers,
+                    const LathePlan          *plan,
+                    const LatheApplyOptions  *apply_options,
+                    const LatheTrainOptions  *o,
+                    LatheTrainProgressFunc    progress,
+                    gpointer                  progress_data,
+                    GCancellable             *cancellable,
+                    LatheTrainResult        **partial,
+                    GError                  **error)
 {
   g_autoptr(LatheTrainResult) result = g_new0 (LatheTrainResult, 1);
   g_autoptr(LathePlan) splan = NULL;
-  g_autoptr(LathePlan) fplan = NULL;
   g_autoptr(LatheApplied) student = NULL;
   g_autoptr(GPtrArray) student_layers = NULL;
   g_autoptr(LatheTrainGraph) tg = NULL;
   g_autoptr(LatheTrainGraph) tt = NULL;
   g_autoptr(LatheOptimizer) opt = NULL;
   g_autoptr(GArray) fq = NULL;
-  g_autoptr(LatheGraph) trained = NULL;
   g_autofree guint32 *order = NULL;
   g_autofree gint32 *labels = NULL;
   g_autofree LatheTrainParam **params = NULL;
@@ -486,8 +519,8 @@ lathe_distill (LatheGraph               *teacher,
   guint n_channels, n_train, steps_per_epoch, n_params, batch;
   guint64 total_steps, global_step = 0;
   gsize classes, sample_size;
-  gboolean have_backup = FALSE;
-  gint64 t0;
+  gboolean have_backup = FALSE, diverged = FALSE;
+  gint64 t0 = 0;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (teacher != NULL && layers != NULL && plan != NULL && o != NULL, NULL);
@@ -684,6 +717,7 @@ lathe_distill (LatheGraph               *teacher,
                   memcpy (params[i]->data, backup[i], params[i]->n * sizeof (float));
               for (guint i = 0; i < fq->len; i++)
                 fake_quant_apply (&g_array_index (fq, FakeQuant, i), NULL);
+              diverged = TRUE;
               g_set_error (error, LATHE_TRAIN_ERROR, LATHE_TRAIN_ERROR_DIVERGED,
                            "the loss is %s at step %" G_GUINT64_FORMAT " (epoch %u, batch %u): training stopped, "
                            "keeping the weights of step %" G_GUINT64_FORMAT "; try a lower learning rate",
@@ -737,36 +771,40 @@ lathe_distill (LatheGraph               *teacher,
   result->steps = global_step;
   result->samples_per_second = result->seconds > 0 ? (double) global_step * batch / result->seconds : 0;
 
-  /* The plan's pruning and quantization on the trained weights */
-  fplan = final_plan (plan);
-  if (!(trained = lathe_train_graph_export (tg, TRUE, error)) ||
-      !(result->layers = lathe_find_layers (trained, error)) ||
-      !(result->applied = lathe_apply_plan_full (trained, result->layers, fplan, NULL, NULL, error)))
+  if (!finish_result (tg, student, plan, result, error))
     goto out;
-  result->applied->baseline_bytes = student->baseline_bytes;
-  for (guint i = 0; i < result->applied->results->len; i++)
-    {
-      LatheLayerResult *r = g_ptr_array_index (result->applied->results, i);
-      for (guint k = 0; k < student->results->len; k++)
-        {
-          LatheLayerResult *sr = g_ptr_array_index (student->results, k);
-          if (g_str_equal (sr->name, r->name))
-            {
-              r->rows_before = sr->rows_before;
-              r->original_bytes = sr->original_bytes;
-              r->bn_folded = sr->bn_folded;
-              break;
-            }
-        }
-    }
   ok = TRUE;
 
 out:
   if (backup != NULL)
     for (guint i = 0; i < n_params; i++)
       lathe_aligned_free (backup[i]);
-  /* fake-quantized copies belong to the params from here on */
+  if (diverged && partial != NULL)
+    {
+      /* the weights were put back to the last good step above */
+      result->epochs = result->epoch_loss->len;
+      result->steps = global_step - 1;
+      result->seconds += (g_get_monotonic_time () - t0) / 1e6;
+      result->samples_per_second = result->seconds > 0 ? (double) result->steps * batch / result->seconds : 0;
+      if (finish_result (tg, student, plan, result, NULL))
+        *partial = g_steal_pointer (&result);
+    }
   return ok ? g_steal_pointer (&result) : NULL;
+}
+
+LatheTrainResult *
+lathe_distill (LatheGraph               *teacher,
+               GPtrArray                *layers,
+               const LathePlan          *plan,
+               const LatheApplyOptions  *apply_options,
+               const LatheTrainOptions  *o,
+               LatheTrainProgressFunc    progress,
+               gpointer                  progress_data,
+               GCancellable             *cancellable,
+               GError                  **error)
+{
+  return lathe_distill_full (teacher, layers, plan, apply_options, o, progress, progress_data,
+                             cancellable, NULL, error);
 }
 
 /* ---------------------------------------------------------------------- */

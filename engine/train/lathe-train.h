@@ -147,6 +147,20 @@ LatheTrainResult *lathe_distill (LatheGraph               *teacher,
                                  GCancellable             *cancellable,
                                  GError                  **error);
 
+/* lathe_distill() that, when the loss diverges, also hands back the
+ * student as of the last good step (nullable `partial`: set only with a
+ * LATHE_TRAIN_ERROR_DIVERGED error; its `steps` is the last good step). */
+LatheTrainResult *lathe_distill_full (LatheGraph               *teacher,
+                                      GPtrArray                *layers,
+                                      const LathePlan          *plan,
+                                      const LatheApplyOptions  *apply_options,
+                                      const LatheTrainOptions  *options,
+                                      LatheTrainProgressFunc    progress,
+                                      gpointer                  progress_data,
+                                      GCancellable             *cancellable,
+                                      LatheTrainResult        **partial,
+                                      GError                  **error);
+
 /* The same on a worker thread. The teacher graph and layers must stay
  * alive and unchanged until the callback; the plan, options and apply
  * options are copied (datasets referenced). Progress reaches `progress`

@@ -463,9 +463,24 @@ test_nan_loss (Fixture *f, gconstpointer data)
   small_options (f, &o);
   o.train = poisoned;
   o.batch = 16;
-  g_assert_null (lathe_distill (lathe_model_get_graph (f->model), f->layers, plan, NULL, &o,
-                                on_progress, &seen, NULL, &error));
+  g_autoptr(LatheTrainResult) partial = NULL;
+
+  g_assert_null (lathe_distill_full (lathe_model_get_graph (f->model), f->layers, plan, NULL, &o,
+                                     on_progress, &seen, NULL, &partial, &error));
   g_assert_error (error, LATHE_TRAIN_ERROR, LATHE_TRAIN_ERROR_DIVERGED);
+  /* the last good weights are kept: those of the last reported step, all finite */
+  g_assert_nonnull (partial);
+  g_assert_cmpuint (partial->steps, ==, seen.steps);
+  {
+    LatheGraph *g = partial->applied->graph;
+    for (guint v = 0; v < g->values->len; v++)
+      {
+        LatheValue *value = lathe_graph_value (g, v);
+        if (value->kind == LATHE_VALUE_INITIALIZER && value->initializer->dtype == LATHE_DTYPE_FLOAT)
+          for (gsize k = 0; k < value->initializer->n; k++)
+            g_assert_true (isfinite (lathe_tensor_f32 (value->initializer)[k]));
+      }
+  }
   /* the message names the step: the one after the last reported */
   {
     g_autofree char *want = g_strdup_printf ("step %u ", seen.steps + 1);
