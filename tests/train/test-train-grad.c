@@ -272,11 +272,13 @@ node (Builder *b, const char *op_type, const int *inputs, guint n_inputs)
   n->op = lathe_op_lookup (op_type, b->g->opset, &n->since);
   g_assert_nonnull (n->op);
   n->n_inputs = n_inputs;
-  n->inputs = g_memdup2 (inputs, n_inputs * sizeof (int));
+  /* one spare entry, as the loader allocates them */
+  n->inputs = g_new0 (int, n_inputs + 1);
+  memcpy (n->inputs, inputs, n_inputs * sizeof (int));
   out = lathe_graph_add_value (b->g, n->name, LATHE_VALUE_NODE_OUTPUT);
   out->producer = (int) n->index;
   n->n_outputs = 1;
-  n->outputs = g_new (int, 1);
+  n->outputs = g_new0 (int, 2);
   n->outputs[0] = (int) out->id;
   g_ptr_array_add (b->g->nodes, n);
   return n;

@@ -580,13 +580,14 @@ mm_node (LatheGraph *g, const char *op_type, int a, int b)
   n->domain = g_strdup ("");
   n->op = lathe_op_lookup (op_type, g->opset, &n->since);
   n->n_inputs = b >= 0 ? 2 : 1;
-  n->inputs = g_new (int, 2);
+  /* one spare entry, as the loader allocates them */
+  n->inputs = g_new0 (int, 3);
   n->inputs[0] = a;
   n->inputs[1] = b;
   out = lathe_graph_add_value (g, n->name, LATHE_VALUE_NODE_OUTPUT);
   out->producer = (int) n->index;
   n->n_outputs = 1;
-  n->outputs = g_new (int, 1);
+  n->outputs = g_new0 (int, 2);
   n->outputs[0] = (int) out->id;
   g_ptr_array_add (g->nodes, n);
   if (n->op->setup)
