@@ -55,11 +55,21 @@ typedef enum {
   LATHE_PIPELINE_ERROR_VERSION,      /* a version this engine does not read */
 } LathePipelineError;
 
+#define LATHE_TRAIN_ERROR (lathe_train_error_quark ())
+typedef enum {
+  LATHE_TRAIN_ERROR_UNSUPPORTED,     /* an op, shape or setting training does not handle */
+  LATHE_TRAIN_ERROR_DATA,            /* no training split, no labels while alpha < 1, data vs model */
+  LATHE_TRAIN_ERROR_INVALID,         /* an option out of range, a layer left without units */
+  LATHE_TRAIN_ERROR_DIVERGED,        /* the loss became NaN or infinite */
+  LATHE_TRAIN_ERROR_CANCELLED,
+} LatheTrainError;
+
 GQuark lathe_onnx_error_quark  (void);
 GQuark lathe_graph_error_quark (void);
 GQuark lathe_data_error_quark  (void);
 GQuark lathe_eval_error_quark  (void);
 GQuark lathe_compress_error_quark (void);
 GQuark lathe_pipeline_error_quark (void);
+GQuark lathe_train_error_quark (void);
 
 G_END_DECLS

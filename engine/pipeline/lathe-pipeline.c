@@ -34,7 +34,8 @@ static const char * const layer_keys[] = {
   "pruner", "width", "skip", NULL
 };
 static const char * const training_keys[] = {
-  "method", "epochs", "temperature", "alpha", "lr", "batch", "seed", "data", NULL
+  "method", "epochs", "temperature", "alpha", "lr", "batch", "seed", "data",
+  "data_sha256", "limit", "optimizer", "momentum", "weight_decay", "schedule", NULL
 };
 static const char * const results_keys[] = {
   "accuracy", "baseline_accuracy", "fidelity", "size_bytes", "baseline_size_bytes",
@@ -46,6 +47,8 @@ static const char * const scales[] = { "maxabs", "mse", NULL };
 static const char * const pruners[] = { "magnitude", "nm", "channel", NULL };
 static const char * const patterns[] = { "unstructured", "2:4", "4:8", "channel", NULL };
 static const char * const training_methods[] = { "distill", "finetune", "qat", NULL };
+static const char * const training_optimizers[] = { "sgd", "adam", NULL };
+static const char * const training_schedules[] = { "constant", "cosine", NULL };
 
 /* ------------------------------------------------------------------ */
 /* Text helpers shared by the reader's messages and the writer         */
@@ -1409,6 +1412,37 @@ parse_training (Ctx           *c,
         {
           if ((ok = get_nonempty_string (c, member, &str)))
             json_object_set_string_member (out, key, str);
+        }
+      else if (strcmp (key, "optimizer") == 0 || strcmp (key, "schedule") == 0)
+        {
+          if ((ok = get_choice (c, member, key[0] == 'o' ? training_optimizers : training_schedules, &str)))
+            json_object_set_string_member (out, key, str);
+        }
+      else if (strcmp (key, "data_sha256") == 0)
+        {
+          g_autofree char *sha = NULL;
+          if ((ok = get_sha256 (c, member, &sha)))
+            {
+              if (sha != NULL)
+                json_object_set_string_member (out, key, sha);
+              else
+                json_object_set_null_member (out, key);
+            }
+        }
+      else if (strcmp (key, "limit") == 0)
+        {
+          if ((ok = get_int_min (c, member, 0, &n)))
+            json_object_set_int_member (out, key, n);
+        }
+      else if (strcmp (key, "momentum") == 0 || strcmp (key, "weight_decay") == 0)
+        {
+          if ((ok = get_number_range (c, member, 0.0, TRUE, 1.0, "within 0…1 (below 1)", &d)))
+            {
+              if (d >= 1.0)
+                ok = value_error (c, member, "a number from 0 to below 1");
+              else
+                json_object_set_double_member (out, key, d);
+            }
         }
       else if (strcmp (key, "epochs") == 0 || strcmp (key, "batch") == 0)
         {

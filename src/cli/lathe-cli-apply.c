@@ -44,6 +44,7 @@ relative_path (const char *from_dir,
 /* Everything one measured plan gives. */
 typedef struct {
   LatheApplied    *applied;
+  GPtrArray       *layers;        /* a trained student's layers, or NULL */
   LatheEvalResult  result;
   GBytes          *onnx;
   char            *onnx_sha256;
@@ -55,6 +56,7 @@ static void
 measure_clear (Measure *m)
 {
   g_clear_pointer (&m->applied, lathe_applied_free);
+  g_clear_pointer (&m->layers, g_ptr_array_unref);
   lathe_eval_result_clear (&m->result);
   g_clear_pointer (&m->onnx, g_bytes_unref);
   g_clear_pointer (&m->onnx_sha256, g_free);
@@ -76,8 +78,10 @@ measure (LatheGraph             *graph,
          GError                **error)
 {
   m->notes = g_ptr_array_new_with_free_func (g_free);
-  if (!(m->applied = lathe_apply_plan_full (graph, layers, plan, apply_options, NULL, error)) ||
-      !(m->onnx = lathe_export_onnx (m->applied, layers, m->notes, &m->opset, error)))
+  /* a trained student comes in already applied */
+  if ((m->applied == NULL &&
+       !(m->applied = lathe_apply_plan_full (graph, layers, plan, apply_options, NULL, error))) ||
+      !(m->onnx = lathe_export_onnx (m->applied, m->layers ? m->layers : layers, m->notes, &m->opset, error)))
     return FALSE;
   m->onnx_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, m->onnx);
   return dataset == NULL ||
@@ -341,6 +345,9 @@ lathe_cli_apply (int    argc,
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
       !lathe_cli_apply_options (src.plan, &data, src.dataset, &apply_options, &error) ||
+      (src.pipeline != NULL && src.pipeline->training != NULL &&
+       !lathe_cli_train_replay (src.pipeline, src.pipeline_path, lathe_model_get_graph (src.model), src.layers,
+                                src.plan, &apply_options, &data, src.dataset, &m.applied, &m.layers, &error)) ||
       !measure (lathe_model_get_graph (src.model), src.layers, src.plan, &apply_options, src.dataset, &options,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
@@ -434,11 +441,13 @@ lathe_cli_check (int    argc,
                  char **argv)
 {
   double tolerance = CHECK_TOLERANCE_DEFAULT;
+  gboolean retrain = FALSE;
   g_autofree char *model_override = NULL;
   LatheCliData data = { 0 };
   LatheCliPlan no_flags = { 0 };
   GOptionEntry entries[] = {
     { "tolerance", 0, 0, G_OPTION_ARG_DOUBLE, &tolerance, "Largest accepted accuracy difference, as a fraction (default 0.001)", "T" },
+    { "retrain", 0, 0, G_OPTION_ARG_NONE, &retrain, "With a \"training\" section: train again and compare the accuracy (weights may differ across CPUs)", NULL },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_override, "Use this model instead of the pipeline's", "MODEL.onnx" },
     { NULL }
   };
@@ -487,15 +496,28 @@ lathe_cli_check (int    argc,
     }
 
   fill_options (&options, &data);
+  if (src.pipeline->training != NULL && !retrain)
+    {
+      /* Training is not repeated: the artifact's model.onnx is verified
+       * and evaluated as it is. */
+      status = lathe_cli_check_trained (src.pipeline, argv[1], src.dataset, &options, tolerance, &error);
+      if (status < 0)
+        goto out_error;
+      goto out_status;
+    }
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
       !lathe_cli_apply_options (src.plan, &data, src.dataset, &apply_options, &error) ||
+      (src.pipeline->training != NULL &&
+       !lathe_cli_train_replay (src.pipeline, argv[1], lathe_model_get_graph (src.model), src.layers,
+                                src.plan, &apply_options, &data, src.dataset, &m.applied, &m.layers, &error)) ||
       !measure (lathe_model_get_graph (src.model), src.layers, src.plan, &apply_options, src.dataset, &options,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
 
   export_matches = g_strcmp0 (m.onnx_sha256, src.pipeline->results.model_sha256) == 0;
-  if (!export_matches)
+  /* re-trained weights may differ in the last bits on another CPU */
+  if (!export_matches && src.pipeline->training == NULL)
     g_string_append_printf (problems, "model.onnx sha256 %.12s… differs from the recorded %.12s…\n",
                             m.onnx_sha256, src.pipeline->results.model_sha256 ? src.pipeline->results.model_sha256 : "(none)");
   if ((gint64) m.applied->packed_bytes != src.pipeline->results.size_bytes)

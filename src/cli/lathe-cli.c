@@ -24,6 +24,7 @@ static const Command commands[] = {
   { "check", "Verify an artifact's pipeline: same model, sizes and accuracy", lathe_cli_check },
   { "sweep", "Evaluate every combination of bits, sparsity and width", lathe_cli_sweep },
   { "plugins", "List compression plugins, their parameters and status", lathe_cli_plugins },
+  { "distill", "Train a student: distillation, fine-tuning or QAT, written as an artifact", lathe_cli_distill },
 };
 
 static void
@@ -154,7 +155,9 @@ lathe_cli_fail (const GError *error)
       error->domain == LATHE_PLUGIN_ERROR ||
       (error->domain == LATHE_GRAPH_ERROR && error->code == LATHE_GRAPH_ERROR_INPUT) ||
       (error->domain == LATHE_EVAL_ERROR && error->code == LATHE_EVAL_ERROR_MODEL) ||
-      error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR)
+      error->domain == G_IO_ERROR || error->domain == G_FILE_ERROR ||
+      (error->domain == LATHE_TRAIN_ERROR && error->code != LATHE_TRAIN_ERROR_DIVERGED &&
+       error->code != LATHE_TRAIN_ERROR_CANCELLED))
     return LATHE_EXIT_USAGE;
   return LATHE_EXIT_FAILED;
 }

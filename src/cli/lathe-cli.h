@@ -4,9 +4,12 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "compress/lathe-apply.h"
 #include "compress/lathe-plan.h"
 #include "data/lathe-dataset.h"
 #include "onnx/lathe-model.h"
+#include "eval/lathe-evaluator.h"
+#include "pipeline/lathe-pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -107,5 +110,31 @@ int            lathe_cli_apply            (int argc, char **argv);
 int            lathe_cli_check            (int argc, char **argv);
 int            lathe_cli_sweep            (int argc, char **argv);
 int            lathe_cli_plugins          (int argc, char **argv);
+int            lathe_cli_distill          (int argc, char **argv);
+
+/* Replays a pipeline's "training" section (lathe-cli-distill.c): loads
+ * the training data it names (checking its sha256), trains the plan's
+ * student and returns the trained effective model and its layers. */
+gboolean       lathe_cli_train_replay     (LathePipeline   *pipeline,
+                                           const char      *pipeline_path,
+                                           struct _LatheGraph *teacher,
+                                           GPtrArray       *layers,
+                                           const LathePlan *plan,
+                                           const struct _LatheApplyOptions *apply_options,
+                                           const LatheCliData *data,
+                                           LatheDataset    *evaluation,
+                                           struct _LatheApplied **applied_out,
+                                           GPtrArray      **layers_out,
+                                           GError         **error);
+/* check without --retrain on a pipeline with training: the artifact's
+ * model.onnx (beside the pipeline) must match $.results.model_sha256 and
+ * reproduce the recorded accuracy within the tolerance. Returns the exit
+ * status, or -1 with `error` set. */
+int            lathe_cli_check_trained    (LathePipeline   *pipeline,
+                                           const char      *pipeline_path,
+                                           LatheDataset    *dataset,
+                                           const LatheEvalOptions *eval_options,
+                                           double           tolerance,
+                                           GError         **error);
 
 G_END_DECLS

@@ -394,7 +394,7 @@ static const ErrorCase error_cases[] = {
     "pipeline.json: $.results.top5: unknown key (expected accuracy, baseline_accuracy, *" },
   { DOC (", \"training\": {\"method\": \"distill\", \"epoch\": 3}"), LATHE_PIPELINE_ERROR_INVALID,
     "pipeline.json: $.training.epoch: unknown key (expected method, epochs, temperature, alpha, lr, "
-    "batch, seed, data)" },
+    "batch, seed, data, data_sha256, limit, optimizer, momentum, weight_decay, schedule)" },
   { DOC (", \"defaults\": {\"bits\": 4, \"bits\": 8}"), LATHE_PIPELINE_ERROR_INVALID,
     "pipeline.json: $.defaults.bits: the key appears twice" },
 
@@ -772,6 +772,61 @@ test_schema (void)
                      json_object_get_object_member (written, "results"));
 }
 
+/* Every training key: the schema names exactly what the reader accepts
+ * and the writer writes back; the new keys are validated. */
+static void
+test_training_keys (void)
+{
+  static const char full[] =
+    "{\"format\": \"lathe-pipeline\", \"version\": 1, \"model\": {\"path\": \"m.onnx\"},"
+    " \"training\": {\"method\": \"qat\", \"epochs\": 2, \"temperature\": 2, \"alpha\": 1, \"lr\": 0.01,"
+    " \"batch\": 32, \"seed\": 7, \"data\": \"fashion-mnist:train\","
+    " \"data_sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+    " \"limit\": 1000, \"optimizer\": \"sgd\", \"momentum\": 0.9, \"weight_decay\": 0.0001,"
+    " \"schedule\": \"constant\"}}";
+  const char *bad[][2] = {
+    { "\"optimizer\": \"rmsprop\"", "$.training.optimizer" },
+    { "\"schedule\": \"linear\"", "$.training.schedule" },
+    { "\"momentum\": 1", "$.training.momentum" },
+    { "\"data_sha256\": \"abc\"", "$.training.data_sha256" },
+    { "\"limit\": -1", "$.training.limit" },
+  };
+  g_autofree char *path = lathe_test_source_path ("data", "lathe-pipeline.schema.json", NULL);
+  g_autoptr(JsonParser) schema_parser = json_parser_new ();
+  g_autoptr(JsonParser) written_parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LathePipeline) p = parse_ok (full);
+  g_autofree char *text = lathe_pipeline_to_json (p);
+  g_autoptr(LathePipeline) q = parse_ok (text);
+  g_autofree char *again = lathe_pipeline_to_json (q);
+  JsonObject *schema, *written;
+
+  g_assert_cmpstr (text, ==, again);
+  json_parser_load_from_file (schema_parser, path, &error);
+  g_assert_no_error (error);
+  json_parser_load_from_data (written_parser, text, -1, &error);
+  g_assert_no_error (error);
+  schema = json_node_get_object (json_parser_get_root (schema_parser));
+  written = json_node_get_object (json_parser_get_root (written_parser));
+  assert_same_names (json_object_get_object_member (
+                       json_array_get_object_element (
+                         json_object_get_array_member (property (schema, "training"), "oneOf"), 1),
+                       "properties"),
+                     json_object_get_object_member (written, "training"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *doc = g_strdup_printf ("{\"format\": \"lathe-pipeline\", \"version\": 1, "
+                                              "\"model\": {\"path\": \"m.onnx\"}, "
+                                              "\"training\": {\"method\": \"distill\", %s}}", bad[i][0]);
+      g_autoptr(GError) e = NULL;
+      g_autoptr(LathePipeline) r = lathe_pipeline_parse (doc, -1, "pipeline.json", &e);
+      g_assert_null (r);
+      g_assert_error (e, LATHE_PIPELINE_ERROR, LATHE_PIPELINE_ERROR_INVALID);
+      g_assert_nonnull (strstr (e->message, bad[i][1]));
+    }
+}
+
 static void
 test_resolve_path (void)
 {
@@ -854,6 +909,7 @@ main (int   argc,
   g_test_add_func ("/lathe/engine/pipeline/truncated", test_truncated);
   g_test_add_func ("/lathe/engine/pipeline/check-layers", test_check_layers);
   g_test_add_func ("/lathe/engine/pipeline/schema", test_schema);
+  g_test_add_func ("/lathe/engine/pipeline/training-keys", test_training_keys);
   g_test_add_func ("/lathe/engine/pipeline/importance", test_importance);
   g_test_add_func ("/lathe/engine/pipeline/resolve-path", test_resolve_path);
   g_test_add_func ("/lathe/engine/pipeline/save-load", test_save_load);
