@@ -111,3 +111,28 @@ lathe_format_count (guint64 n)
     }
   return g_string_free (out, FALSE);
 }
+
+char *
+lathe_format_macs (guint64 n)
+{
+  if (n < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  if (n < 1000000)
+    /* translators: thousands of multiply-accumulates */
+    return g_strdup_printf (_("%.1f\u00a0k"), n / 1e3);
+  if (n < 1000000000)
+    /* translators: millions of multiply-accumulates */
+    return g_strdup_printf (_("%.2f\u00a0M"), n / 1e6);
+  /* translators: billions of multiply-accumulates */
+  return g_strdup_printf (_("%.2f\u00a0G"), n / 1e9);
+}
+
+char *
+lathe_format_time_per_sample (double seconds)
+{
+  if (seconds < 1e-3)
+    /* translators: microseconds */
+    return g_strdup_printf (_("%.0f\u00a0µs"), seconds * 1e6);
+  /* translators: milliseconds */
+  return g_strdup_printf (_("%.1f\u00a0ms"), seconds * 1e3);
+}

@@ -33,5 +33,9 @@ char   *lathe_format_shape        (gsize    rows,
                                    gsize    cols);
 /* A count with thin spaces between thousands: "48 000", "1 234 567". */
 char   *lathe_format_count        (guint64  n);
+/* Multiply-accumulates: "840", "416.5 k", "1.23 M", "4.56 G". */
+char   *lathe_format_macs         (guint64  n);
+/* Seconds per sample as "82 µs", "1.4 ms". */
+char   *lathe_format_time_per_sample (double seconds);
 
 G_END_DECLS

@@ -15,6 +15,9 @@ struct _LatheScoreboard {
   GtkLabel           *accuracy_delta_label;
   GtkLabel           *accuracy_note_label;
   GtkLabel           *fidelity_label;
+  GtkLabel           *compute_label;
+  GtkLabel           *compute_detail_label;
+  double              last_time;   /* seconds per sample of the last whole-model run */
   GtkSpinner         *spinner;
 
   LatheSessionResult *baseline;
@@ -53,6 +56,8 @@ lathe_scoreboard_class_init (LatheScoreboardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_delta_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_note_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, fidelity_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, compute_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, compute_detail_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, spinner);
   gtk_widget_class_set_css_name (widget_class, "scoreboard");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
@@ -101,6 +106,46 @@ describe_size (LatheScoreboard *self,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
 }
 
+/* Multiply-accumulates of the effective model and the time per sample
+ * measured on this CPU — from an evaluation that ran the whole model; one
+ * that re-ran only the layers after a cached activation keeps the last
+ * whole-model figure, and says so. */
+static void
+show_compute (LatheScoreboard    *self,
+              LatheSessionResult *r,
+              guint64             original_macs)
+{
+  g_autofree char *macs = lathe_format_macs (r->macs);
+  g_autofree char *before = lathe_format_macs (original_macs);
+  g_autofree char *nonzero = lathe_format_macs (r->macs_nonzero);
+  g_autofree char *title = NULL;
+  g_autofree char *time = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree char *tip = NULL;
+
+  if (!r->from_cache && r->seconds_per_sample > 0)
+    self->last_time = r->seconds_per_sample;
+  if (r->macs == original_macs)
+    /* translators: multiply-accumulates per sample */
+    title = g_strdup_printf (_("%s MACs"), macs);
+  else
+    /* translators: multiply-accumulates per sample, original → now */
+    title = g_strdup_printf (_("%s → %s MACs"), before, macs);
+  time = lathe_format_time_per_sample (self->last_time);
+  if (r->from_cache)
+    /* translators: %s is a time such as "82 µs" */
+    detail = g_strdup_printf (_("%s per sample at the last full run"), time);
+  else
+    /* translators: %s is a time such as "82 µs" */
+    detail = g_strdup_printf (_("%s per sample, measured here"), time);
+  /* translators: %s multiply-accumulates have a non-zero weight */
+  tip = g_strdup_printf (_("Multiply-accumulates per sample of the model as compressed (dense: pruned weights still count); %s of them have a non-zero weight. The time is this session’s evaluation on this computer, batch by batch."),
+                         nonzero);
+  gtk_label_set_label (self->compute_label, title);
+  gtk_label_set_label (self->compute_detail_label, detail);
+  gtk_widget_set_tooltip_text (gtk_widget_get_parent (GTK_WIDGET (self->compute_label)), tip);
+}
+
 void
 lathe_scoreboard_set_baseline (LatheScoreboard    *self,
                                LatheSessionResult *baseline,
@@ -125,6 +170,8 @@ lathe_scoreboard_set_baseline (LatheScoreboard    *self,
   /* translators: the accuracy was measured on this many samples */
   note = g_strdup_printf (_("The original, %'u samples"), baseline->n_samples);
   fidelity = lathe_format_accuracy (1.0);
+  self->last_time = baseline->seconds_per_sample;
+  show_compute (self, baseline, baseline->macs);
 
   gtk_label_set_label (self->size_label, size);
   gtk_label_set_label (self->size_detail_label, _("As stored in the file"));
@@ -179,7 +226,18 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
   fidelity = lathe_format_accuracy (result->fidelity);
 
   gtk_label_set_label (self->size_label, size);
-  gtk_label_set_label (self->size_detail_label, ratio);
+  if (result->onnx_bytes > 0)
+    {
+      g_autofree char *file = g_format_size (result->onnx_bytes);
+      /* translators: the size ratio, then the exported ONNX file's size */
+      g_autofree char *detail = g_strdup_printf (_("%s · ONNX file %s"), ratio, file);
+      gtk_label_set_label (self->size_detail_label, detail);
+    }
+  else
+    gtk_label_set_label (self->size_detail_label, ratio);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->size_detail_label),
+                               _("The size is Lathe’s packed layout, every stored byte counted; the ONNX file is what an export writes, which cannot hold every packing (there is no 3-bit type)."));
+  show_compute (self, result, self->baseline ? self->baseline->macs : result->macs);
   describe_size (self, result->packed_bytes, result->baseline_bytes);
   gtk_label_set_label (self->accuracy_label, accuracy);
   gtk_label_set_label (self->accuracy_delta_label, delta);

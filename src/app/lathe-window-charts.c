@@ -159,7 +159,10 @@ _lathe_window_charts_result (LatheWindow        *self,
   LatheMeasured *m = _lathe_window_find_measured (self, result->generation);
 
   if (m != NULL)
-    lathe_plane_chart_set_current (self->plane_chart, lathe_plane_chart_find_plan (self->plane_chart, m->id));
+    {
+      lathe_plane_chart_set_current (self->plane_chart, lathe_plane_chart_find_plan (self->plane_chart, m->id));
+      lathe_compare_pane_set_current (self->compare_pane, m->plan, result);
+    }
   lathe_size_chart_set_applied (self->size_chart, result->applied);
   /* the subset's figure already has the applied weights; the full set's
    * has the same ones */
@@ -167,9 +170,50 @@ _lathe_window_charts_result (LatheWindow        *self,
     update_histogram (self);
 }
 
+/* The pinned plan's full-set figure may come after the pin. */
+void
+_lathe_window_charts_any_result (LatheWindow        *self,
+                                 LatheSessionResult *result)
+{
+  LatheMeasured *m;
+
+  if (self->pinned_generation == 0 || result->generation != self->pinned_generation ||
+      !(m = _lathe_window_find_measured (self, result->generation)))
+    return;
+  lathe_compare_pane_set_pinned (self->compare_pane, m->plan, result);
+}
+
+static void
+pin_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
+{
+  LatheWindow *self = LATHE_WINDOW (widget);
+  LatheMeasured *m;
+
+  if (self->result == NULL || !(m = _lathe_window_find_measured (self, self->result->generation)))
+    return;
+  self->pinned_generation = self->result->generation;
+  lathe_compare_pane_set_pinned (self->compare_pane, m->plan, self->result);
+  gtk_widget_action_set_enabled (widget, "win.unpin", TRUE);
+}
+
+static void
+unpin_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  LatheWindow *self = LATHE_WINDOW (widget);
+
+  self->pinned_generation = 0;
+  lathe_compare_pane_set_pinned (self->compare_pane, NULL, NULL);
+  gtk_widget_action_set_enabled (widget, "win.unpin", FALSE);
+}
+
 void
 _lathe_window_charts_clear (LatheWindow *self)
 {
+  self->pinned_generation = 0;
   if (self->summary_cancellable != NULL)
     g_cancellable_cancel (self->summary_cancellable);
   g_clear_object (&self->summary_cancellable);
@@ -302,6 +346,9 @@ void
 _lathe_window_charts_class_init (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.save-chart", "s", save_chart_action);
+  gtk_widget_class_install_action (widget_class, "win.pin", NULL, pin_action);
+  gtk_widget_class_install_action (widget_class, "win.unpin", NULL, unpin_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK, "win.pin", NULL);
 }
 
 void

@@ -68,6 +68,9 @@ _lathe_window_update_actions (LatheWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-pipeline", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-chart", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.pin", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unpin", open && self->pinned_generation != 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.choose-data", open);
 }
 
 static void
@@ -242,6 +245,7 @@ _lathe_window_record_result (LatheWindow        *self,
 {
   LatheMeasured *m = _lathe_window_find_measured (self, result->generation);
 
+  _lathe_window_charts_any_result (self, result);
   if (m == NULL || (m->full && result->stage != LATHE_STAGE_FULL))
     return;
   m->packed_bytes = result->packed_bytes;

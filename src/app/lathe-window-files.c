@@ -5,6 +5,7 @@
 
 #include "onnx/lathe-model.h"
 #include "pipeline/lathe-pipeline.h"
+#include "lathe-data-dialog.h"
 #include "lathe-export-dialog.h"
 #include "lathe-window-private.h"
 
@@ -401,6 +402,47 @@ open_folder_action (GtkWidget  *widget,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Evaluation data                                                          */
+
+static void
+data_chosen_cb (GtkWidget    *dialog,
+                LatheDataset *data,
+                GArray       *mean,
+                GArray       *std,
+                LatheWindow  *self)
+{
+  g_autoptr(LathePlan) plan = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  if (self->file == NULL)
+    return;
+  /* The same model and plan, measured on the chosen data from scratch. */
+  plan = _lathe_window_build_plan (self);
+  file = g_object_ref (self->file);
+  _lathe_window_open_full (self, file, lathe_dataset_get_spec (data), mean, std, plan, NULL);
+}
+
+static void
+choose_data_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  LatheWindow *self = LATHE_WINDOW (widget);
+  GtkWidget *dialog;
+
+  if (self->session == NULL)
+    return;
+  dialog = lathe_data_dialog_new (GTK_WINDOW (self), lathe_session_get_model (self->session));
+  if (self->data_spec != NULL)
+    lathe_data_dialog_set_spec (LATHE_DATA_DIALOG (dialog), self->data_spec);
+  if (self->mean != NULL && self->std != NULL && self->mean->len == self->std->len && self->mean->len > 0)
+    lathe_data_dialog_set_normalization (LATHE_DATA_DIALOG (dialog), (const float *) (gpointer) self->mean->data,
+                                         (const float *) (gpointer) self->std->data, self->mean->len);
+  g_signal_connect_object (dialog, "data-chosen", G_CALLBACK (data_chosen_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---------------------------------------------------------------------- */
 
 void
 _lathe_window_files_class_init (GtkWidgetClass *widget_class)
@@ -411,6 +453,7 @@ _lathe_window_files_class_init (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.open-pipeline", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save-pipeline", NULL);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-data", NULL, choose_data_action);
   gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "compress/lathe-plan.h"
+#include "lathe-compare-pane.h"
 #include "lathe-histogram-chart.h"
 #include "lathe-history.h"
 #include "lathe-plane-chart.h"
@@ -38,6 +39,7 @@ struct _LatheWindow {
   GtkAdjustment        *global_sparsity_adjustment;
   GtkAdjustment        *global_width_adjustment;
   LatheLayerTable      *layer_table;
+  LatheComparePane     *compare_pane;
   LathePlaneChart      *plane_chart;
   LatheHistogramChart  *histogram_chart;
   LatheSizeChart       *size_chart;
@@ -55,6 +57,7 @@ struct _LatheWindow {
   LatheSessionResult   *result;
   GListStore           *layers;      /* LatheLayerItem */
   guint                 plan_source;
+  gint64                last_sent_us;
   guint64               generation;
   gboolean              evaluating;
 
@@ -73,6 +76,7 @@ struct _LatheWindow {
 
   /* charts (lathe-window-charts.c) */
   GCancellable         *summary_cancellable;
+  guint64               pinned_generation;   /* 0: nothing pinned */
 
   GSettings            *settings;
 };
@@ -145,6 +149,9 @@ void        _lathe_window_charts_point     (LatheWindow     *self,
 /* The current plan's figures. */
 void        _lathe_window_charts_result    (LatheWindow     *self,
                                             LatheSessionResult *result);
+/* Any result, the current plan's or not. */
+void        _lathe_window_charts_any_result (LatheWindow    *self,
+                                            LatheSessionResult *result);
 /* size-accuracy.svg, weights.svg and layer-sizes.svg into `dir`. */
 gboolean    _lathe_window_save_charts_svg  (LatheWindow     *self,
                                             GFile           *dir,
@@ -166,6 +173,7 @@ gboolean    _lathe_window_save_pipeline    (LatheWindow     *self,
 
 /* For tests: what the window holds and shows. */
 LathePlaneChart    *_lathe_window_get_plane_chart        (LatheWindow *self);
+LatheComparePane   *_lathe_window_get_compare_pane       (LatheWindow *self);
 LatheHistogramChart *_lathe_window_get_histogram_chart   (LatheWindow *self);
 LatheSizeChart     *_lathe_window_get_size_chart         (LatheWindow *self);
 LatheHistory       *_lathe_window_get_history            (LatheWindow *self);

@@ -15,6 +15,9 @@
 #define SAMPLE_MODEL "fashion-cnn.onnx"
 #define EVAL_DATA    "fashion-mnist"
 
+/* The shortest time between two plans sent to the session. */
+#define PLAN_INTERVAL_MS 80
+
 G_DEFINE_FINAL_TYPE (LatheWindow, lathe_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum {
@@ -169,6 +172,7 @@ send_plan_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   plan = _lathe_window_build_plan (self);
+  self->last_sent_us = g_get_monotonic_time ();
   self->generation = lathe_session_set_plan (self->session, plan);
   _lathe_window_plan_sent (self, plan, self->generation);
   return G_SOURCE_REMOVE;
@@ -179,10 +183,20 @@ send_plan_cb (gpointer user_data)
 void
 _lathe_window_queue_plan (LatheWindow *self)
 {
+  gint64 wait_us;
+
   if (self->session == NULL)
     return;
   set_evaluating (self, TRUE);
-  if (self->plan_source == 0)
+  if (self->plan_source != 0)
+    return;
+  /* While a slider is dragged, a plan per frame would cancel every
+   * evaluation before it has a figure: send one at most every
+   * PLAN_INTERVAL_MS, so the subset's figure keeps up with the drag. */
+  wait_us = self->last_sent_us + PLAN_INTERVAL_MS * 1000 - g_get_monotonic_time ();
+  if (wait_us > 0)
+    self->plan_source = g_timeout_add (wait_us / 1000 + 1, send_plan_cb, self);
+  else
     self->plan_source = g_idle_add (send_plan_cb, self);
 }
 
@@ -529,6 +543,8 @@ install_model (LatheWindow *self,
       g_list_store_append (self->layers, item);
     }
   lathe_layer_table_set_model (self->layer_table, G_LIST_MODEL (self->layers));
+  lathe_compare_pane_set_session (self->compare_pane, self->session);
+  lathe_compare_pane_set_pinned (self->compare_pane, NULL, NULL);
 
   /* A new model starts uncompressed, or with the pipeline file's plan. */
   lathe_scoreboard_set_baseline (self->scoreboard, self->baseline, load->subset_baseline);
@@ -797,6 +813,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   g_type_ensure (LATHE_TYPE_SCOREBOARD);
   g_type_ensure (LATHE_TYPE_LAYER_TABLE);
   g_type_ensure (LATHE_TYPE_PLANE_CHART);
+  g_type_ensure (LATHE_TYPE_COMPARE_PANE);
   g_type_ensure (LATHE_TYPE_HISTOGRAM_CHART);
   g_type_ensure (LATHE_TYPE_SIZE_CHART);
 
@@ -820,6 +837,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_adjustment);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, layer_table);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, compare_pane);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, plane_chart);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, histogram_chart);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, size_chart);
@@ -978,4 +996,10 @@ LatheSizeChart *
 _lathe_window_get_size_chart (LatheWindow *self)
 {
   return self->size_chart;
+}
+
+LatheComparePane *
+_lathe_window_get_compare_pane (LatheWindow *self)
+{
+  return self->compare_pane;
 }

@@ -343,6 +343,15 @@ test_charts_and_export (void)
   g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 3);
   g_assert_true (wait_until (window, measured));
 
+  /* Pin the 3-bit plan, move on to 5 bits: the compare pane has both. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin", NULL));
+  gtk_adjustment_set_value (_lathe_window_get_bits_adjustment (window), lathe_position_for_bits (5));
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (lathe_compare_pane_get_has_pinned (_lathe_window_get_compare_pane (window)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_true (wait_until (window, measured));
+  g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 3);
+
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
   dialog = find_export_dialog ();
   g_assert_nonnull (dialog);

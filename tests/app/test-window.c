@@ -186,7 +186,13 @@ test_sample (void)
   g_assert_cmpstr (label_text (_lathe_scoreboard_get_size_label (scoreboard)), !=, size_before);
   g_assert_true (g_str_has_prefix (label_text (_lathe_scoreboard_get_size_label (scoreboard)), original_size));
   g_assert_nonnull (strstr (label_text (_lathe_scoreboard_get_size_label (scoreboard)), " → "));
-  g_assert_true (g_str_has_suffix (label_text (_lathe_scoreboard_get_size_detail_label (scoreboard)), "× smaller"));
+  /* "7.58× smaller · ONNX file 35.3 kB": the export's real size beside the ratio */
+  g_assert_nonnull (strstr (label_text (_lathe_scoreboard_get_size_detail_label (scoreboard)), "× smaller"));
+  g_assert_cmpuint (result->onnx_bytes, >, 0);
+  {
+    g_autofree char *file = g_format_size (result->onnx_bytes);
+    g_assert_true (g_str_has_suffix (label_text (_lathe_scoreboard_get_size_detail_label (scoreboard)), file));
+  }
   g_assert_cmpstr (label_text (_lathe_scoreboard_get_accuracy_label (scoreboard)), !=, accuracy_before);
   g_assert_true (g_str_has_prefix (label_text (_lathe_scoreboard_get_accuracy_label (scoreboard)), original_accuracy));
   g_assert_nonnull (strstr (label_text (_lathe_scoreboard_get_accuracy_label (scoreboard)), " → "));

@@ -27,7 +27,7 @@ with L.App("--sample") as app:
     L.screenshot("global-1-bits4")
     L.check_against_cli(four, L.cli_eval("--bits", "4"))
     packed4 = L.size_bytes(four)[0]
-    assert four["size_detail"].endswith("× smaller"), "ratio %r" % four["size_detail"]
+    assert "× smaller · ONNX file " in four["size_detail"], "ratio %r" % four["size_detail"]
     ratio4 = float(four["size_detail"].split("×")[0])
     assert 7.0 < ratio4 < 8.0, "4 bits stores float32 about 7.6× smaller, shown %r" % four["size_detail"]
     L.tap("ok 1 - bits for every layer: every layer at 4 bits, %s, matches lathe-cli eval --bits 4"
