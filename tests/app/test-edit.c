@@ -283,6 +283,14 @@ have_histogram_levels (LatheWindow *window)
   return summary != NULL && summary->bits == 3;
 }
 
+static gboolean
+have_fc1_histogram (LatheWindow *window)
+{
+  const LatheWeightSummary *summary = lathe_histogram_chart_get_summary (_lathe_window_get_histogram_chart (window));
+
+  return summary != NULL && g_str_equal (summary->layer, "fc1.weight");
+}
+
 static LatheExportDialog *
 find_export_dialog (void)
 {
@@ -343,6 +351,17 @@ test_charts_and_export (void)
   g_assert_cmpint (lathe_layer_item_get_bits (find_item (window, "fc1.weight")), ==, 3);
   g_assert_true (wait_until (window, measured));
 
+  /* The main state with charts, for the README and the metainfo
+   * (data/screenshots/window.png is a copy of it). */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1240, 1200);
+  /* fc1, the biggest layer, in the histogram */
+  gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (gtk_column_view_get_model (
+    _lathe_layer_table_get_column_view (_lathe_window_get_layer_table (window)))), 2);
+  g_assert_true (wait_until (window, have_fc1_histogram));
+  drain ();
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  save_png (GTK_WIDGET (window), "lathe-window-3bit.png");
+
   /* Pin the 3-bit plan, move on to 5 bits: the compare pane has both. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.pin", NULL));
   gtk_adjustment_set_value (_lathe_window_get_bits_adjustment (window), lathe_position_for_bits (5));
@@ -393,8 +412,15 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GtkCssProvider) css = NULL;
+
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
+  /* the app's style, which LatheApplication would load */
+  css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 
   g_test_add_func ("/lathe/app/edit/undo", test_undo);
   g_test_add_func ("/lathe/app/edit/presets", test_presets);
