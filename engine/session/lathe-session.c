@@ -36,6 +36,8 @@ lathe_session_result_unref (LatheSessionResult *r)
       g_free (r->class_accuracy);
       g_free (r->confusion);
       g_clear_pointer (&r->applied, lathe_applied_free);
+      g_clear_pointer (&r->epoch_loss, g_array_unref);
+      g_clear_pointer (&r->epoch_accuracy, g_array_unref);
       g_free (r);
     }
 }
@@ -50,6 +52,7 @@ result_new (const LatheMetrics *m,
   r->ref_count = 1;
   r->generation = generation;
   r->stage = stage;
+  r->untrained_accuracy = NAN;
   r->n_samples = (guint) m->total;
   r->correct = m->correct;
   r->accuracy = lathe_metrics_accuracy (m);
@@ -114,13 +117,48 @@ struct _LatheSession {
   GCancellable       *running;
   gboolean            busy;
   gboolean            quit;
+
+  /* Training: its own worker and job queue (guarded by `lock`) */
+  GThread            *train_worker;
+  struct _TrainJob   *train_pending;
+  GCancellable       *train_running;
+  gboolean            train_busy;
+  guint64             train_job;            /* the newest job issued */
+  guint64             train_cancelled_upto; /* jobs up to this one are cancelled */
+  GQueue              trained;              /* Trained*, newest first */
+  /* coalesced progress of the newest job, for the main context */
+  guint64             progress_job;
+  LatheTrainProgress  progress_step;
+  gboolean            progress_have_step;
+  GArray             *progress_ends;
+  gboolean            progress_scheduled;
+  GMutex              train_data_lock;      /* loading the training split */
+  LatheDataset       *train_data;
+  char               *train_data_spec;
 };
+
+typedef struct _TrainJob {
+  guint64            id;
+  LathePlan         *plan;
+  LatheTrainOptions  options;  /* datasets referenced, mean and std in `norm` */
+  float             *norm;
+  char              *train_spec;
+} TrainJob;
+
+typedef struct {
+  char               *key;
+  LatheSessionResult *result;
+} Trained;
 
 G_DEFINE_FINAL_TYPE (LatheSession, lathe_session, G_TYPE_OBJECT)
 
 enum {
   SIGNAL_RESULT,
   SIGNAL_FAILED,
+  SIGNAL_TRAIN_PROGRESS,
+  SIGNAL_TRAIN_DONE,
+  SIGNAL_TRAIN_FAILED,
+  SIGNAL_TRAIN_CANCELLED,
   N_SIGNALS
 };
 
@@ -142,10 +180,31 @@ sample_set_clear (SampleSet *set,
   g_clear_pointer (&set->cuts, g_free);
 }
 
+static void train_job_free (TrainJob *job);
+
+static void
+trained_free (Trained *t)
+{
+  g_free (t->key);
+  lathe_session_result_unref (t->result);
+  g_free (t);
+}
+
 static void
 lathe_session_dispose (GObject *object)
 {
   LatheSession *self = LATHE_SESSION (object);
+
+  if (self->train_worker != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      self->quit = TRUE;
+      if (self->train_running)
+        g_cancellable_cancel (self->train_running);
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+      g_thread_join (g_steal_pointer (&self->train_worker));
+    }
 
   if (self->worker != NULL)
     {
@@ -174,6 +233,12 @@ lathe_session_finalize (GObject *object)
   g_clear_object (&self->calibration);
   g_free (self->calibration_spec);
   g_clear_pointer (&self->pending, lathe_plan_free);
+  g_clear_pointer (&self->train_pending, train_job_free);
+  g_queue_clear_full (&self->trained, (GDestroyNotify) trained_free);
+  g_clear_pointer (&self->progress_ends, g_array_unref);
+  g_clear_object (&self->train_data);
+  g_free (self->train_data_spec);
+  g_mutex_clear (&self->train_data_lock);
   g_clear_object (&self->model);
   g_clear_object (&self->data);
   g_free (self->mean);
@@ -202,6 +267,22 @@ lathe_session_class_init (LatheSessionClass *klass)
   signals[SIGNAL_FAILED] =
     g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_STRING);
+  /* Training (see lathe_session_train()): (job, const LatheTrainProgress *) */
+  signals[SIGNAL_TRAIN_PROGRESS] =
+    g_signal_new ("train-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_POINTER);
+  /* (job, the trained student on the full set) */
+  signals[SIGNAL_TRAIN_DONE] =
+    g_signal_new ("train-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, LATHE_TYPE_SESSION_RESULT);
+  /* (job, message) */
+  signals[SIGNAL_TRAIN_FAILED] =
+    g_signal_new ("train-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_STRING);
+  /* (job) */
+  signals[SIGNAL_TRAIN_CANCELLED] =
+    g_signal_new ("train-cancelled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
 }
 
 static void
@@ -210,6 +291,9 @@ lathe_session_init (LatheSession *self)
   g_mutex_init (&self->eval_lock);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_mutex_init (&self->train_data_lock);
+  g_queue_init (&self->trained);
+  self->progress_ends = g_array_new (FALSE, FALSE, sizeof (LatheTrainProgress));
   self->subset_size = LATHE_SESSION_SUBSET_DEFAULT;
   self->cache_budget = LATHE_SESSION_CACHE_DEFAULT;
   self->use_cache = TRUE;
@@ -727,6 +811,12 @@ lathe_session_get_baseline (LatheSession  *self,
   return r;
 }
 
+static gboolean apply_options_locked (LatheSession *self, const LathePlan *plan, LatheApplyOptions *options,
+                                      GCancellable *cancellable, GError **error);
+static LatheSessionResult *measured (LatheSession *self, LatheApplied *applied_in, GPtrArray *layers,
+                                     const LatheMetrics *m, LatheStage stage, guint64 generation,
+                                     gboolean cached, gint64 t0, gint64 t_eval, GError **error);
+
 static LatheSessionResult *
 evaluate_locked (LatheSession    *self,
                  const LathePlan *plan,
@@ -744,10 +834,31 @@ evaluate_locked (LatheSession    *self,
   gboolean cached = FALSE;
   gint64 t0 = g_get_monotonic_time ();
   gint64 t_eval;
-  LatheMacs macs;
 
-  if (!(base = baseline_locked (self, cancellable, error)))
+  if (!(base = baseline_locked (self, cancellable, error)) ||
+      !apply_options_locked (self, plan, &options, cancellable, error))
     return NULL;
+  if (!(applied = lathe_apply_plan_full (lathe_model_get_graph (self->model), self->layers, plan, &options,
+                                         self->apply_cache, error)))
+    return NULL;
+  keys = cut_keys (self, plan);
+  t_eval = g_get_monotonic_time ();
+  if (!run_set (self, applied->graph, &self->sets[stage], keys, &m, NULL, &cached, cancellable, error))
+    return NULL;
+  t_eval = g_get_monotonic_time () - t_eval;
+  r = measured (self, g_steal_pointer (&applied), self->layers, m, stage, generation, cached, t0, t_eval, error);
+  return r;
+}
+
+/* The apply options a plan asks for (activation importance needs the
+ * calibration split, loaded once per spec). */
+static gboolean
+apply_options_locked (LatheSession      *self,
+                      const LathePlan   *plan,
+                      LatheApplyOptions *options,
+                      GCancellable      *cancellable,
+                      GError           **error)
+{
   if (plan->activation_importance)
     {
       const char *spec = plan->calibration ? plan->calibration : "fashion-mnist:train";
@@ -758,28 +869,40 @@ evaluate_locked (LatheSession    *self,
           g_clear_object (&self->calibration);
           g_clear_pointer (&self->calibration_spec, g_free);
           if (!(self->calibration = lathe_dataset_new_from_spec (spec, cancellable, error)))
-            return NULL;
+            return FALSE;
           self->calibration_spec = g_strdup (spec);
         }
-      options.importance = LATHE_IMPORTANCE_ACTIVATION;
-      options.calibration = self->calibration;
-      options.calibration_samples = plan->calibration_samples;
-      options.mean = self->mean;
-      options.std = self->std;
-      options.n_norm = self->n_channels;
-      options.evaluation_sha256 = lathe_dataset_get_sha256 (self->data);
+      options->importance = LATHE_IMPORTANCE_ACTIVATION;
+      options->calibration = self->calibration;
+      options->calibration_samples = plan->calibration_samples;
+      options->mean = self->mean;
+      options->std = self->std;
+      options->n_norm = self->n_channels;
+      options->evaluation_sha256 = lathe_dataset_get_sha256 (self->data);
     }
-  if (!(applied = lathe_apply_plan_full (lathe_model_get_graph (self->model), self->layers, plan, &options,
-                                         self->apply_cache, error)))
-    return NULL;
-  keys = cut_keys (self, plan);
-  t_eval = g_get_monotonic_time ();
-  if (!run_set (self, applied->graph, &self->sets[stage], keys, &m, NULL, &cached, cancellable, error))
-    return NULL;
-  t_eval = g_get_monotonic_time () - t_eval;
+  return TRUE;
+}
+
+/* The result of `applied` (taken) measured as metrics `m`; `layers` are
+ * those applied->results align with (for the ONNX size). */
+static LatheSessionResult *
+measured (LatheSession       *self,
+          LatheApplied       *applied_in,
+          GPtrArray          *layers,
+          const LatheMetrics *m,
+          LatheStage          stage,
+          guint64             generation,
+          gboolean            cached,
+          gint64              t0,
+          gint64              t_eval,
+          GError            **error)
+{
+  g_autoptr(LatheApplied) applied = applied_in;
+  LatheSessionResult *r;
+  LatheMacs macs;
+
   if (!lathe_graph_count_macs (applied->graph, 0, NULL, &macs, error))
     return NULL;
-
   r = result_new (m, stage, generation);
   r->packed_bytes = applied->packed_bytes;
   r->baseline_bytes = applied->baseline_bytes;
@@ -792,7 +915,7 @@ evaluate_locked (LatheSession    *self,
   if (stage == LATHE_STAGE_FULL)
     {
       g_autoptr(GError) export_error = NULL;
-      g_autoptr(GBytes) onnx = lathe_export_onnx (r->applied, self->layers, NULL, NULL, &export_error);
+      g_autoptr(GBytes) onnx = lathe_export_onnx (r->applied, layers, NULL, NULL, &export_error);
 
       /* The packed size stands without it; the file size is a bonus. */
       if (onnx != NULL)
@@ -957,6 +1080,537 @@ lathe_session_wait_idle (LatheSession *self)
 {
   g_mutex_lock (&self->lock);
   while (self->pending != NULL || self->busy)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Training                                                                */
+
+#define TRAIN_SPEC_DEFAULT "fashion-mnist:train"
+
+static void
+train_job_free (TrainJob *job)
+{
+  lathe_plan_free (job->plan);
+  g_clear_object (&job->options.train);
+  g_clear_object (&job->options.evaluation);
+  g_free (job->norm);
+  g_free (job->train_spec);
+  g_free (job);
+}
+
+static TrainJob *
+train_job_new (const LathePlan         *plan,
+               const LatheTrainOptions *options,
+               const char              *train_spec)
+{
+  TrainJob *job = g_new0 (TrainJob, 1);
+
+  job->plan = lathe_plan_copy (plan);
+  if (options != NULL)
+    job->options = *options;
+  else
+    lathe_train_options_init (&job->options);
+  if (job->options.train)
+    g_object_ref (job->options.train);
+  if (job->options.evaluation)
+    g_object_ref (job->options.evaluation);
+  if (job->options.n_norm > 0 && job->options.mean != NULL && job->options.std != NULL)
+    {
+      guint n = job->options.n_norm;
+      job->norm = g_new (float, 2 * n);
+      memcpy (job->norm, job->options.mean, n * sizeof (float));
+      memcpy (job->norm + n, job->options.std, n * sizeof (float));
+      job->options.mean = job->norm;
+      job->options.std = job->norm + n;
+    }
+  else
+    {
+      job->options.mean = job->options.std = NULL;
+      job->options.n_norm = 0;
+    }
+  job->train_spec = g_strdup (train_spec);
+  return job;
+}
+
+/* Everything the trained weights depend on: the resolved plan of every
+ * layer, the options, the data. */
+static char *
+trained_key (LatheSession            *self,
+             const LathePlan         *plan,
+             const LatheTrainOptions *options,
+             const char              *train_spec)
+{
+  LatheTrainOptions defaults;
+  GString *key = g_string_new (NULL);
+  g_autoptr(JsonNode) json = NULL;
+  g_autofree char *text = NULL;
+  guint n = self->layers->len;
+
+  if (options == NULL)
+    {
+      lathe_train_options_init (&defaults);
+      options = &defaults;
+    }
+  if (n > 0)
+    {
+      g_auto(GStrv) keys = cut_keys (self, plan);
+      g_auto(LatheLayerSettings) s = { 0 };
+      g_autofree char *sig = NULL;
+
+      lathe_plan_resolve (plan, ((LatheLayer *) g_ptr_array_index (self->layers, n - 1))->name, &s);
+      sig = settings_signature (&s);
+      g_string_append_printf (key, "%s%s|seed=%" G_GUINT64_FORMAT "|", keys[n - 1], sig, plan->seed);
+    }
+  json = lathe_train_options_to_json (options,
+                                      options->train ? lathe_dataset_get_spec (options->train)
+                                                     : train_spec ? train_spec : TRAIN_SPEC_DEFAULT,
+                                      NULL);
+  text = json_to_string (json, FALSE);
+  g_string_append (key, text);
+  g_string_append_printf (key, "|eval=%s:%u|norm=", options->evaluation ? lathe_dataset_get_spec (options->evaluation) : "",
+                          options->eval_samples);
+  for (guint i = 0; options->mean && options->std && i < options->n_norm; i++)
+    g_string_append_printf (key, "%.9g/%.9g,", options->mean[i], options->std[i]);
+  return g_string_free (key, FALSE);
+}
+
+static LatheSessionResult *
+trained_lookup_key (LatheSession *self,
+                    const char   *key)
+{
+  LatheSessionResult *r = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (GList *l = self->trained.head; l; l = l->next)
+    {
+      Trained *t = l->data;
+      if (strcmp (t->key, key) == 0)
+        {
+          r = lathe_session_result_ref (t->result);
+          /* the most recently used stays longest */
+          g_queue_unlink (&self->trained, l);
+          g_queue_push_head_link (&self->trained, l);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->lock);
+  return r;
+}
+
+static void
+trained_insert (LatheSession       *self,
+                const char         *key,
+                LatheSessionResult *r)
+{
+  Trained *t = g_new0 (Trained, 1);
+
+  t->key = g_strdup (key);
+  t->result = lathe_session_result_ref (r);
+  g_mutex_lock (&self->lock);
+  for (GList *l = self->trained.head; l; l = l->next)
+    if (strcmp (((Trained *) l->data)->key, key) == 0)
+      {
+        trained_free (l->data);
+        g_queue_delete_link (&self->trained, l);
+        break;
+      }
+  g_queue_push_head (&self->trained, t);
+  while (self->trained.length > LATHE_SESSION_TRAINED_MAX)
+    trained_free (g_queue_pop_tail (&self->trained));
+  g_mutex_unlock (&self->lock);
+}
+
+LatheSessionResult *
+lathe_session_lookup_trained (LatheSession            *self,
+                              const LathePlan         *plan,
+                              const LatheTrainOptions *options,
+                              const char              *train_spec)
+{
+  g_autofree char *key = NULL;
+
+  g_return_val_if_fail (LATHE_IS_SESSION (self), NULL);
+  g_return_val_if_fail (plan != NULL, NULL);
+
+  key = trained_key (self, plan, options, train_spec);
+  return trained_lookup_key (self, key);
+}
+
+/* The training split by spec, loaded once (a reference). */
+static LatheDataset *
+train_data_for (LatheSession  *self,
+                const char    *spec,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  LatheDataset *data = NULL;
+
+  g_mutex_lock (&self->train_data_lock);
+  if (g_strcmp0 (spec, self->train_data_spec) != 0)
+    {
+      g_autoptr(LatheDataset) loaded = lathe_dataset_new_from_spec (spec, cancellable, error);
+      if (loaded != NULL)
+        {
+          g_set_object (&self->train_data, loaded);
+          g_free (self->train_data_spec);
+          self->train_data_spec = g_strdup (spec);
+        }
+    }
+  if (g_strcmp0 (spec, self->train_data_spec) == 0)
+    data = g_object_ref (self->train_data);
+  g_mutex_unlock (&self->train_data_lock);
+  return data;
+}
+
+static LatheSessionResult *
+train_job_run (LatheSession           *self,
+               const TrainJob         *job,
+               LatheTrainProgressFunc  progress,
+               gpointer                progress_data,
+               GCancellable           *cancellable,
+               GError                **error)
+{
+  g_autoptr(LatheDataset) train = NULL;
+  g_autoptr(LatheDataset) calibration = NULL;
+  g_autoptr(LatheTrainResult) tr = NULL;
+  g_autoptr(LatheSessionResult) base = NULL;
+  g_autoptr(LatheMetrics) m = NULL;
+  g_autofree char *key = trained_key (self, job->plan, &job->options, job->train_spec);
+  LatheTrainOptions o = job->options;
+  LatheApplyOptions apply_options = { 0 };
+  LatheSessionResult *r;
+  gboolean cached = FALSE;
+  gint64 t0, t_eval;
+
+  if (o.train == NULL)
+    {
+      if (!(train = train_data_for (self, job->train_spec ? job->train_spec : TRAIN_SPEC_DEFAULT, cancellable, error)))
+        return NULL;
+      o.train = train;
+    }
+  if (o.evaluation == NULL)
+    o.evaluation = self->data;
+  if (o.mean == NULL)
+    {
+      o.mean = self->mean;
+      o.std = self->std;
+      o.n_norm = self->n_channels;
+    }
+
+  /* The calibration split is the session's; keep it alive while training
+   * even if an evaluation switches to another spec meanwhile. */
+  g_mutex_lock (&self->eval_lock);
+  if (!apply_options_locked (self, job->plan, &apply_options, cancellable, error))
+    {
+      g_mutex_unlock (&self->eval_lock);
+      return NULL;
+    }
+  if (apply_options.calibration)
+    calibration = g_object_ref (apply_options.calibration);
+  g_mutex_unlock (&self->eval_lock);
+
+  if (!(tr = lathe_distill (lathe_model_get_graph (self->model), self->layers, job->plan, &apply_options, &o,
+                            progress, progress_data, cancellable, error)))
+    return NULL;
+
+  /* Measured like a plan on the full set; no activation cache: nothing of
+   * the trained weights is shared with other plans. */
+  t0 = g_get_monotonic_time ();
+  g_mutex_lock (&self->eval_lock);
+  base = baseline_locked (self, cancellable, error);
+  t_eval = g_get_monotonic_time ();
+  if (base == NULL ||
+      !run_set (self, tr->applied->graph, &self->sets[LATHE_STAGE_FULL], NULL, &m, NULL, &cached,
+                cancellable, error))
+    {
+      g_mutex_unlock (&self->eval_lock);
+      return NULL;
+    }
+  t_eval = g_get_monotonic_time () - t_eval;
+  r = measured (self, g_steal_pointer (&tr->applied), tr->layers, m, LATHE_STAGE_FULL, 0, FALSE, t0, t_eval, error);
+  g_mutex_unlock (&self->eval_lock);
+  if (r == NULL)
+    return NULL;
+  /* Compression is against the teacher, as for untrained plans. */
+  r->baseline_bytes = base->baseline_bytes;
+  r->trained = TRUE;
+  r->epoch_loss = g_array_ref (tr->epoch_loss);
+  r->epoch_accuracy = g_array_ref (tr->epoch_accuracy);
+  r->untrained_accuracy = tr->untrained_accuracy;
+  trained_insert (self, key, r);
+  return r;
+}
+
+LatheSessionResult *
+lathe_session_train_sync (LatheSession            *self,
+                          const LathePlan         *plan,
+                          const LatheTrainOptions *options,
+                          const char              *train_spec,
+                          LatheTrainProgressFunc   progress,
+                          gpointer                 progress_data,
+                          GCancellable            *cancellable,
+                          GError                 **error)
+{
+  TrainJob *job;
+  LatheSessionResult *r;
+
+  g_return_val_if_fail (LATHE_IS_SESSION (self), NULL);
+  g_return_val_if_fail (plan != NULL, NULL);
+
+  job = train_job_new (plan, options, train_spec);
+  r = train_job_run (self, job, progress, progress_data, cancellable, error);
+  train_job_free (job);
+  return r;
+}
+
+/* Deliveries to the main context */
+
+typedef enum {
+  TRAIN_DONE,
+  TRAIN_FAILED,
+  TRAIN_CANCELLED,
+} TrainOutcome;
+
+typedef struct {
+  LatheSession       *session;
+  guint64             job;
+  TrainOutcome        outcome;
+  LatheSessionResult *result;
+  char               *message;
+} TrainDelivery;
+
+static void
+train_delivery_free (gpointer data)
+{
+  TrainDelivery *d = data;
+
+  g_clear_pointer (&d->result, lathe_session_result_unref);
+  g_object_unref (d->session);
+  g_free (d->message);
+  g_free (d);
+}
+
+static gboolean
+train_deliver (gpointer data)
+{
+  TrainDelivery *d = data;
+  LatheSession *self = d->session;
+  gboolean cancelled;
+
+  g_mutex_lock (&self->lock);
+  cancelled = d->job <= self->train_cancelled_upto;
+  g_mutex_unlock (&self->lock);
+
+  /* A job cancelled after it finished still reads as cancelled: the caller
+   * has moved on. */
+  if (cancelled || d->outcome == TRAIN_CANCELLED)
+    g_signal_emit (self, signals[SIGNAL_TRAIN_CANCELLED], 0, d->job);
+  else if (d->outcome == TRAIN_DONE)
+    g_signal_emit (self, signals[SIGNAL_TRAIN_DONE], 0, d->job, d->result);
+  else
+    g_signal_emit (self, signals[SIGNAL_TRAIN_FAILED], 0, d->job, d->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+train_post (LatheSession       *self,
+            guint64             job,
+            TrainOutcome        outcome,
+            LatheSessionResult *result,
+            const char         *message)
+{
+  TrainDelivery *d = g_new0 (TrainDelivery, 1);
+
+  d->session = g_object_ref (self);
+  d->job = job;
+  d->outcome = outcome;
+  d->result = result ? lathe_session_result_ref (result) : NULL;
+  d->message = g_strdup (message);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, train_deliver, d, train_delivery_free);
+}
+
+static gint
+progress_compare (gconstpointer a,
+                  gconstpointer b)
+{
+  const LatheTrainProgress *pa = a, *pb = b;
+
+  return pa->global_step < pb->global_step ? -1 : pa->global_step > pb->global_step;
+}
+
+static gboolean
+progress_deliver (gpointer data)
+{
+  LatheSession *self = data;
+  g_autoptr(GArray) batch = g_array_new (FALSE, FALSE, sizeof (LatheTrainProgress));
+  guint64 job;
+  gboolean current;
+
+  g_mutex_lock (&self->lock);
+  job = self->progress_job;
+  g_array_append_vals (batch, self->progress_ends->data, self->progress_ends->len);
+  g_array_set_size (self->progress_ends, 0);
+  if (self->progress_have_step)
+    {
+      gboolean covered = FALSE;
+      /* a step an epoch end already reports adds nothing */
+      for (guint i = 0; i < batch->len; i++)
+        covered |= g_array_index (batch, LatheTrainProgress, i).global_step >= self->progress_step.global_step;
+      if (!covered)
+        g_array_append_val (batch, self->progress_step);
+    }
+  self->progress_have_step = FALSE;
+  self->progress_scheduled = FALSE;
+  current = job == self->train_job && job > self->train_cancelled_upto;
+  g_mutex_unlock (&self->lock);
+
+  g_array_sort (batch, progress_compare);
+  for (guint i = 0; current && i < batch->len; i++)
+    g_signal_emit (self, signals[SIGNAL_TRAIN_PROGRESS], 0, job, &g_array_index (batch, LatheTrainProgress, i));
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+  LatheSession *session;
+  guint64       job;
+} ProgressTarget;
+
+/* On the training worker after every step: one pending idle at a time. */
+static void
+on_train_progress (const LatheTrainProgress *p,
+                   gpointer                  user_data)
+{
+  ProgressTarget *t = user_data;
+  LatheSession *self = t->session;
+  gboolean schedule;
+
+  g_mutex_lock (&self->lock);
+  if (self->progress_job != t->job)
+    {
+      self->progress_job = t->job;
+      g_array_set_size (self->progress_ends, 0);
+      self->progress_have_step = FALSE;
+    }
+  if (p->epoch_end)
+    g_array_append_val (self->progress_ends, *p);
+  else
+    {
+      self->progress_step = *p;
+      self->progress_have_step = TRUE;
+    }
+  schedule = !self->progress_scheduled;
+  self->progress_scheduled = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (schedule)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, progress_deliver,
+                                g_object_ref (self), g_object_unref);
+}
+
+static gpointer
+train_worker_main (gpointer data)
+{
+  LatheSession *self = data;
+
+  for (;;)
+    {
+      g_autoptr(GCancellable) cancellable = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LatheSessionResult) r = NULL;
+      TrainJob *job;
+      ProgressTarget target;
+
+      g_mutex_lock (&self->lock);
+      while (self->train_pending == NULL && !self->quit)
+        g_cond_wait (&self->cond, &self->lock);
+      if (self->quit)
+        {
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+      job = g_steal_pointer (&self->train_pending);
+      cancellable = g_cancellable_new ();
+      self->train_running = g_object_ref (cancellable);
+      self->train_busy = TRUE;
+      g_mutex_unlock (&self->lock);
+
+      target.session = self;
+      target.job = job->id;
+      r = train_job_run (self, job, on_train_progress, &target, cancellable, &error);
+      if (r != NULL)
+        train_post (self, job->id, TRAIN_DONE, r, NULL);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+               g_error_matches (error, LATHE_TRAIN_ERROR, LATHE_TRAIN_ERROR_CANCELLED))
+        train_post (self, job->id, TRAIN_CANCELLED, NULL, NULL);
+      else
+        train_post (self, job->id, TRAIN_FAILED, NULL, error->message);
+      train_job_free (job);
+
+      g_mutex_lock (&self->lock);
+      g_clear_object (&self->train_running);
+      self->train_busy = FALSE;
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+    }
+  return NULL;
+}
+
+/* With `lock` held: stops what runs or waits. */
+static void
+cancel_training_locked (LatheSession *self)
+{
+  if (self->train_pending != NULL)
+    {
+      /* never started: it still gets its answer */
+      train_post (self, self->train_pending->id, TRAIN_CANCELLED, NULL, NULL);
+      g_clear_pointer (&self->train_pending, train_job_free);
+    }
+  if (self->train_running != NULL)
+    g_cancellable_cancel (self->train_running);
+  self->train_cancelled_upto = self->train_job;
+}
+
+guint64
+lathe_session_train (LatheSession            *self,
+                     const LathePlan         *plan,
+                     const LatheTrainOptions *options,
+                     const char              *train_spec)
+{
+  TrainJob *job;
+  guint64 id;
+
+  g_return_val_if_fail (LATHE_IS_SESSION (self), 0);
+  g_return_val_if_fail (plan != NULL, 0);
+
+  job = train_job_new (plan, options, train_spec);
+  g_mutex_lock (&self->lock);
+  if (self->train_worker == NULL)
+    self->train_worker = g_thread_new ("lathe-train", train_worker_main, self);
+  cancel_training_locked (self);
+  id = job->id = ++self->train_job;
+  self->train_pending = job;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return id;
+}
+
+void
+lathe_session_cancel_training (LatheSession *self)
+{
+  g_return_if_fail (LATHE_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  cancel_training_locked (self);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+lathe_session_wait_training (LatheSession *self)
+{
+  g_return_if_fail (LATHE_IS_SESSION (self));
+
+  g_mutex_lock (&self->lock);
+  while (self->train_pending != NULL || self->train_busy)
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
 }

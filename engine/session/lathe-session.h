@@ -6,6 +6,7 @@
 #include "compress/lathe-apply.h"
 #include "data/lathe-dataset.h"
 #include "onnx/lathe-model.h"
+#include "train/lathe-train.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +50,15 @@ typedef struct {
   /* Bytes of the model as exported to ONNX (lathe_export_onnx()), on the
    * full-set stage; 0 on the subset or when the model cannot be written. */
   guint64       onnx_bytes;
+  /* A trained student (lathe_session_train()): the plan applied to the
+   * weights training produced. Its curve has one entry per epoch: mean
+   * training loss and accuracy on the training's evaluation subset; both
+   * NULL when untrained. untrained_accuracy is the student before training
+   * on that subset (NAN when untrained or unknown). */
+  gboolean      trained;
+  GArray       *epoch_loss;      /* double */
+  GArray       *epoch_accuracy;  /* double */
+  double        untrained_accuracy;
 } LatheSessionResult;
 
 #define LATHE_TYPE_SESSION_RESULT (lathe_session_result_get_type ())
@@ -102,5 +112,58 @@ void                lathe_session_set_use_cache   (LatheSession    *self,
                                                    gboolean         use);
 /* Blocks until the worker has nothing queued (tests, shutdown). */
 void                lathe_session_wait_idle       (LatheSession    *self);
+
+/* Training (ARCHITECTURE.md §2.6) on the session's own training worker,
+ * beside the evaluation worker (sliders stay live; they share the CPU).
+ *
+ * lathe_session_train() copies the plan and options and returns a job id
+ * (from 1); a newer job cancels the running one. `options` NULL means
+ * lathe_train_options_init() defaults. Its datasets may be NULL: the
+ * training split then comes from `train_spec` (NULL → "fashion-mnist:train",
+ * loaded once per spec), the per-epoch accuracy from the session's
+ * evaluation set (its first options->eval_samples samples); mean and std
+ * NULL take the session's normalisation.
+ *
+ * Signals, on the main context the session was made in:
+ *   "train-progress" (guint64 job, gpointer const LatheTrainProgress *):
+ *     coalesced, the newest step wins, every epoch end is delivered;
+ *     only for the newest job.
+ *   "train-done" (guint64 job, LatheSessionResult *result): the trained
+ *     student measured on the full evaluation set (stage FULL, trained
+ *     TRUE, generation 0).
+ *   "train-failed" (guint64 job, const char *message)
+ *   "train-cancelled" (guint64 job): superseded or cancelled; such a job
+ *     gets neither "train-done" nor "train-failed".
+ * Exactly one of the last three arrives for every job.
+ *
+ * Trained students are kept (at most LATHE_SESSION_TRAINED_MAX, the oldest
+ * dropped first) under the resolved plan, the options and the data. */
+#define LATHE_SESSION_TRAINED_MAX 16
+
+guint64             lathe_session_train           (LatheSession            *self,
+                                                   const LathePlan         *plan,
+                                                   const LatheTrainOptions *options,
+                                                   const char              *train_spec);
+/* Cancels the running or queued training job, if any ("train-cancelled"). */
+void                lathe_session_cancel_training (LatheSession            *self);
+/* The cached full-set result of a student trained with this plan, options
+ * and train_spec (as given to lathe_session_train()), or NULL. */
+LatheSessionResult *lathe_session_lookup_trained  (LatheSession            *self,
+                                                   const LathePlan         *plan,
+                                                   const LatheTrainOptions *options,
+                                                   const char              *train_spec);
+/* Synchronous form for the CLI and tests: trains on the calling thread
+ * (progress on this thread after every step), measures the student on the
+ * full set and caches it. Errors: as lathe_distill(), G_IO_ERROR_CANCELLED. */
+LatheSessionResult *lathe_session_train_sync      (LatheSession            *self,
+                                                   const LathePlan         *plan,
+                                                   const LatheTrainOptions *options,
+                                                   const char              *train_spec,
+                                                   LatheTrainProgressFunc   progress,
+                                                   gpointer                 progress_data,
+                                                   GCancellable            *cancellable,
+                                                   GError                 **error);
+/* Blocks until the training worker has nothing queued (tests, shutdown). */
+void                lathe_session_wait_training   (LatheSession            *self);
 
 G_END_DECLS

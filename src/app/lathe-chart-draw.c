@@ -10,7 +10,7 @@
 #include <pango/pangocairo.h>
 
 #include "lathe-app-format.h"
-#include "lathe-chart-draw.h"
+#include "lathe-chart-draw-private.h"
 
 #define MARGIN        12.0
 #define POINT_RADIUS  4.5
@@ -1078,4 +1078,97 @@ lathe_chart_save (GFile              *file,
     }
   return g_file_replace_contents (file, (const char *) bytes->data, bytes->len, NULL, FALSE,
                                   G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, error);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The helpers for other drawing files (lathe-chart-draw-private.h)        */
+
+G_STATIC_ASSERT ((int) ALIGN_START == (int) LATHE_CHART_ALIGN_START &&
+                 (int) ALIGN_CENTER == (int) LATHE_CHART_ALIGN_CENTER &&
+                 (int) ALIGN_END == (int) LATHE_CHART_ALIGN_END);
+
+void
+_lathe_chart_set_color (cairo_t               *cr,
+                        const LatheChartColor *color)
+{
+  set_color (cr, color);
+}
+
+void
+_lathe_chart_fill_background (cairo_t                 *cr,
+                              int                      width,
+                              int                      height,
+                              const LatheChartPalette *palette)
+{
+  fill_background (cr, width, height, palette);
+}
+
+void
+_lathe_chart_draw_text (cairo_t                 *cr,
+                        const LatheChartPalette *palette,
+                        const LatheChartColor   *color,
+                        double                   scale,
+                        gboolean                 bold,
+                        const char              *text,
+                        double                   x,
+                        double                   y,
+                        LatheChartAlign          halign,
+                        LatheChartAlign          valign)
+{
+  draw_text (cr, palette, color, scale, bold, text, x, y, (Align) halign, (Align) valign);
+}
+
+double
+_lathe_chart_text_height (cairo_t                 *cr,
+                          const LatheChartPalette *palette,
+                          double                   scale)
+{
+  return text_height (cr, palette, scale);
+}
+
+double
+_lathe_chart_text_width (cairo_t                 *cr,
+                         const LatheChartPalette *palette,
+                         double                   scale,
+                         gboolean                 bold,
+                         const char              *text)
+{
+  return text_width (cr, palette, scale, bold, text);
+}
+
+double
+_lathe_chart_nice_step (double range,
+                        int    target)
+{
+  return nice_step (range, target);
+}
+
+char *
+_lathe_chart_format_step (double value,
+                          double step)
+{
+  return format_step (value, step);
+}
+
+void
+_lathe_chart_crisp_line (cairo_t *cr,
+                         double   x0,
+                         double   y0,
+                         double   x1,
+                         double   y1)
+{
+  crisp_line (cr, x0, y0, x1, y1);
+}
+
+void
+_lathe_chart_legend_item (cairo_t                 *cr,
+                          const LatheChartPalette *palette,
+                          double                  *x,
+                          double                   y,
+                          double                   max_x,
+                          const LatheChartColor   *color,
+                          int                      kind,
+                          const char              *label)
+{
+  legend_item (cr, palette, x, y, max_x, color, kind, label);
 }

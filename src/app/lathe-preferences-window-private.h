@@ -11,5 +11,6 @@ GtkSpinButton *_lathe_preferences_window_get_subset_spin      (LathePreferencesW
 GtkSpinButton *_lathe_preferences_window_get_cache_spin       (LathePreferencesWindow *self);
 AdwComboRow   *_lathe_preferences_window_get_granularity_row  (LathePreferencesWindow *self);
 GSettings     *_lathe_preferences_window_get_settings         (LathePreferencesWindow *self);
+GtkSwitch     *_lathe_preferences_window_get_auto_distil_switch (LathePreferencesWindow *self);
 
 G_END_DECLS

@@ -20,6 +20,8 @@ struct _LathePreferencesWindow {
   AdwActionRow         *cache_row;
   GtkSpinButton        *cache_spin;
   AdwComboRow          *granularity_row;
+  AdwActionRow         *auto_distil_row;
+  GtkSwitch            *auto_distil_switch;
 
   GSettings            *settings;
 };
@@ -76,6 +78,8 @@ lathe_preferences_window_class_init (LathePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LathePreferencesWindow, cache_row);
   gtk_widget_class_bind_template_child (widget_class, LathePreferencesWindow, cache_spin);
   gtk_widget_class_bind_template_child (widget_class, LathePreferencesWindow, granularity_row);
+  gtk_widget_class_bind_template_child (widget_class, LathePreferencesWindow, auto_distil_row);
+  gtk_widget_class_bind_template_child (widget_class, LathePreferencesWindow, auto_distil_switch);
 }
 
 static void
@@ -94,6 +98,7 @@ lathe_preferences_window_init (LathePreferencesWindow *self)
       gtk_widget_set_sensitive (GTK_WIDGET (self->subset_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->cache_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->granularity_row), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->auto_distil_row), FALSE);
       return;
     }
   g_settings_bind (self->settings, "subset-size", gtk_spin_button_get_adjustment (self->subset_spin), "value",
@@ -103,6 +108,7 @@ lathe_preferences_window_init (LathePreferencesWindow *self)
   g_settings_bind_with_mapping (self->settings, "default-granularity", self->granularity_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, granularity_get_mapping, granularity_set_mapping,
                                 NULL, NULL);
+  g_settings_bind (self->settings, "auto-distil", self->auto_distil_switch, "active", G_SETTINGS_BIND_DEFAULT);
 }
 
 LathePreferencesWindow *
@@ -138,4 +144,10 @@ GSettings *
 _lathe_preferences_window_get_settings (LathePreferencesWindow *self)
 {
   return self->settings;
+}
+
+GtkSwitch *
+_lathe_preferences_window_get_auto_distil_switch (LathePreferencesWindow *self)
+{
+  return self->auto_distil_switch;
 }

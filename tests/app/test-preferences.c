@@ -63,6 +63,7 @@ test_bindings (void)
   GSettings *settings;
   GtkSpinButton *subset, *cache;
   AdwComboRow *granularity;
+  GtkSwitch *auto_distil;
 
   gtk_window_present (GTK_WINDOW (window));
   gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
@@ -70,12 +71,14 @@ test_bindings (void)
   subset = _lathe_preferences_window_get_subset_spin (window);
   cache = _lathe_preferences_window_get_cache_spin (window);
   granularity = _lathe_preferences_window_get_granularity_row (window);
+  auto_distil = _lathe_preferences_window_get_auto_distil_switch (window);
   g_assert_nonnull (settings);
 
   /* the controls start at the keys' values */
   g_assert_cmpfloat (gtk_spin_button_get_value (subset), ==, g_settings_get_uint (settings, "subset-size"));
   g_assert_cmpfloat (gtk_spin_button_get_value (cache), ==, g_settings_get_uint (settings, "cache-budget-mib"));
   g_assert_cmpuint (adw_combo_row_get_selected (granularity), ==, 1);   /* "channel" */
+  g_assert_false (gtk_switch_get_active (auto_distil));                 /* off by default */
 
   /* control → key, seen through another GSettings of the same schema */
   gtk_spin_button_set_value (subset, 2500);
@@ -88,11 +91,16 @@ test_bindings (void)
   adw_combo_row_set_selected (granularity, 4);
   drain ();
   g_assert_cmpstr (g_settings_get_string (other, "default-granularity"), ==, "group:64");
+  gtk_switch_set_active (auto_distil, TRUE);
+  drain ();
+  g_assert_true (g_settings_get_boolean (other, "auto-distil"));
 
   /* key → control */
   g_settings_set_uint (other, "subset-size", 300);
   g_settings_set_string (other, "default-granularity", "tensor");
+  g_settings_set_boolean (other, "auto-distil", FALSE);
   drain ();
+  g_assert_false (gtk_switch_get_active (auto_distil));
   g_assert_cmpfloat (gtk_spin_button_get_value (subset), ==, 300);
   g_assert_cmpuint (adw_combo_row_get_selected (granularity), ==, 0);
 
@@ -108,10 +116,13 @@ test_bindings (void)
                                        gtk_widget_get_ancestor (GTK_WIDGET (cache), ADW_TYPE_ACTION_ROW), NULL);
   gtk_test_accessible_assert_property (GTK_ACCESSIBLE (granularity), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                        "Default Granularity");
+  gtk_test_accessible_assert_relation (GTK_ACCESSIBLE (auto_distil), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                       gtk_widget_get_ancestor (GTK_WIDGET (auto_distil), ADW_TYPE_ACTION_ROW), NULL);
 
   g_settings_reset (other, "subset-size");
   g_settings_reset (other, "cache-budget-mib");
   g_settings_reset (other, "default-granularity");
+  g_settings_reset (other, "auto-distil");
   drain ();
   gtk_window_set_default_size (GTK_WINDOW (window), 560, 520);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
