@@ -14,4 +14,6 @@ GtkLabel   *_lathe_scoreboard_get_accuracy_note_label  (LatheScoreboard *self);
 GtkLabel   *_lathe_scoreboard_get_fidelity_label       (LatheScoreboard *self);
 GtkSpinner *_lathe_scoreboard_get_spinner              (LatheScoreboard *self);
 
+const char *_lathe_scoreboard_get_student_text (LatheScoreboard *self);
+
 G_END_DECLS

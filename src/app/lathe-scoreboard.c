@@ -16,6 +16,8 @@ struct _LatheScoreboard {
   GtkLabel           *accuracy_note_label;
   GtkLabel           *fidelity_label;
   GtkLabel           *compute_label;
+  GtkLabel           *student_label;
+  GtkLabel           *fidelity_detail_label;
   GtkLabel           *compute_detail_label;
   double              last_time;   /* seconds per sample of the last whole-model run */
   GtkSpinner         *spinner;
@@ -57,6 +59,8 @@ lathe_scoreboard_class_init (LatheScoreboardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, accuracy_note_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, fidelity_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, compute_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, student_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, fidelity_detail_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, compute_detail_label);
   gtk_widget_class_bind_template_child (widget_class, LatheScoreboard, spinner);
   gtk_widget_class_set_css_name (widget_class, "scoreboard");
@@ -125,19 +129,15 @@ show_compute (LatheScoreboard    *self,
 
   if (!r->from_cache && r->seconds_per_sample > 0)
     self->last_time = r->seconds_per_sample;
-  if (r->macs == original_macs)
-    /* translators: multiply-accumulates per sample */
-    title = g_strdup_printf (_("%s MACs"), macs);
-  else
-    /* translators: multiply-accumulates per sample, original → now */
-    title = g_strdup_printf (_("%s → %s MACs"), before, macs);
+  /* translators: multiply-accumulates per sample */
+  title = g_strdup_printf (_("%s MACs"), macs);
   time = lathe_format_time_per_sample (self->last_time);
   if (r->from_cache)
-    /* translators: %s is a time such as "82 µs" */
-    detail = g_strdup_printf (_("%s per sample at the last full run"), time);
+    /* translators: the original's multiply-accumulates, then a time such as "82 µs" */
+    detail = g_strdup_printf (_("of %s · %s per sample at the last full run"), before, time);
   else
-    /* translators: %s is a time such as "82 µs" */
-    detail = g_strdup_printf (_("%s per sample, measured here"), time);
+    /* translators: the original's multiply-accumulates, then a time such as "82 µs" */
+    detail = g_strdup_printf (_("of %s · %s per sample, measured here"), before, time);
   /* translators: %s multiply-accumulates have a non-zero weight */
   tip = g_strdup_printf (_("Multiply-accumulates per sample of the model as compressed (dense: pruned weights still count); %s of them have a non-zero weight. The time is this session’s evaluation on this computer, batch by batch."),
                          nonzero);
@@ -245,6 +245,59 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
   gtk_label_set_label (self->accuracy_note_label, note);
   gtk_label_set_label (self->fidelity_label, fidelity);
   set_delta_style (self, result->accuracy - base_accuracy);
+}
+
+void
+lathe_scoreboard_set_student (LatheScoreboard   *self,
+                              LatheStudentState  state,
+                              guint              epochs)
+{
+  g_autofree char *text = NULL;
+  GtkWidget *label;
+
+  g_return_if_fail (LATHE_IS_SCOREBOARD (self));
+
+  label = GTK_WIDGET (self->student_label);
+  gtk_widget_remove_css_class (label, "lathe-trained");
+  gtk_widget_remove_css_class (label, "lathe-untrained");
+  switch (state)
+    {
+    case LATHE_STUDENT_UNTRAINED:
+      text = g_strdup (_("Untrained student: the teacher’s kept units as they are"));
+      gtk_widget_add_css_class (label, "lathe-untrained");
+      break;
+    case LATHE_STUDENT_TRAINING:
+      text = g_strdup (_("Untrained student; training…"));
+      gtk_widget_add_css_class (label, "lathe-untrained");
+      break;
+    case LATHE_STUDENT_TRAINED:
+      /* translators: the figures come from a student trained for this many epochs */
+      text = g_strdup_printf (ngettext ("Trained student, %u epoch", "Trained student, %u epochs", epochs), epochs);
+      gtk_widget_add_css_class (label, "lathe-trained");
+      break;
+    case LATHE_STUDENT_NONE:
+    default:
+      break;
+    }
+  gtk_label_set_label (self->student_label, text ? text : "");
+  gtk_widget_set_visible (label, text != NULL);
+  if (text != NULL)
+    {
+      /* translators: the fidelity figure's caption, then whether it is a trained student */
+      g_autofree char *detail = g_strdup (state == LATHE_STUDENT_TRAINED
+                                          ? _("agree with the original · trained student")
+                                          : _("agree with the original · untrained student"));
+      gtk_label_set_label (self->fidelity_detail_label, detail);
+    }
+  else
+    gtk_label_set_label (self->fidelity_detail_label, _("of answers agree with the original"));
+}
+
+/* The label that says whether a student is trained ("" when none). */
+const char *
+_lathe_scoreboard_get_student_text (LatheScoreboard *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->student_label)) ? gtk_label_get_text (self->student_label) : "";
 }
 
 void

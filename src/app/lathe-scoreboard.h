@@ -22,6 +22,18 @@ void       lathe_scoreboard_set_baseline   (LatheScoreboard    *self,
 /* A measured plan, compared with the baseline on the same samples. */
 void       lathe_scoreboard_set_result     (LatheScoreboard    *self,
                                             LatheSessionResult *result);
+/* Whether the figures come from a student (width below 100 %) and whether
+ * it was trained: every accuracy figure says so. */
+typedef enum {
+  LATHE_STUDENT_NONE,        /* no width change, no training */
+  LATHE_STUDENT_UNTRAINED,   /* the kept units as they were in the teacher */
+  LATHE_STUDENT_TRAINING,    /* untrained figures while training runs */
+  LATHE_STUDENT_TRAINED,
+} LatheStudentState;
+
+void       lathe_scoreboard_set_student   (LatheScoreboard    *self,
+                                           LatheStudentState   state,
+                                           guint               epochs);
 void       lathe_scoreboard_set_evaluating (LatheScoreboard    *self,
                                             gboolean            evaluating);
 

@@ -71,6 +71,8 @@ _lathe_window_update_actions (LatheWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.pin", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unpin", open && self->pinned_generation != 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.choose-data", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-training", open && self->training_job != 0);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include "lathe-history.h"
 #include "lathe-plane-chart.h"
 #include "lathe-size-chart.h"
+#include "lathe-training-chart.h"
 #include "lathe-layer-table.h"
 #include "lathe-scoreboard.h"
 #include "lathe-window.h"
@@ -41,6 +42,10 @@ struct _LatheWindow {
   LatheLayerTable      *layer_table;
   LatheComparePane     *compare_pane;
   LathePlaneChart      *plane_chart;
+  LatheTrainingChart   *training_chart;
+  GtkRevealer          *training_revealer;
+  GtkLabel             *training_status_label;
+  GtkProgressBar       *training_progress;
   LatheHistogramChart  *histogram_chart;
   LatheSizeChart       *size_chart;
   GtkLabel             *histogram_title;
@@ -78,6 +83,11 @@ struct _LatheWindow {
   GCancellable         *summary_cancellable;
   guint64               pinned_generation;   /* 0: nothing pinned */
 
+  /* training (lathe-window-train.c) */
+  guint64               training_job;        /* 0: none running */
+  LathePlan            *training_plan;
+  guint                 train_limit;
+
   GSettings            *settings;
 };
 
@@ -89,6 +99,7 @@ typedef struct {
   guint64    packed_bytes;
   double     accuracy, lo, hi;
   gboolean   full;          /* the whole evaluation set, not the subset */
+  gboolean   trained;       /* a trained student's figures */
 } LatheMeasured;
 
 void        lathe_measured_free            (LatheMeasured *m);
@@ -157,6 +168,13 @@ gboolean    _lathe_window_save_charts_svg  (LatheWindow     *self,
                                             GFile           *dir,
                                             GError         **error);
 
+/* lathe-window-train.c */
+void        _lathe_window_train_class_init (GtkWidgetClass  *widget_class);
+void        _lathe_window_train_start      (LatheWindow     *self);
+void        _lathe_window_train_dispose    (LatheWindow     *self);
+void        _lathe_window_train_result     (LatheWindow     *self,
+                                            LatheSessionResult *result);
+
 /* lathe-window-files.c */
 void        _lathe_window_files_class_init (GtkWidgetClass  *widget_class);
 void        _lathe_window_files_init       (LatheWindow     *self);
@@ -174,6 +192,11 @@ gboolean    _lathe_window_save_pipeline    (LatheWindow     *self,
 /* For tests: what the window holds and shows. */
 LathePlaneChart    *_lathe_window_get_plane_chart        (LatheWindow *self);
 LatheComparePane   *_lathe_window_get_compare_pane       (LatheWindow *self);
+LatheTrainingChart *_lathe_window_get_training_chart     (LatheWindow *self);
+/* The status line of the training card. */
+const char         *_lathe_window_get_training_status    (LatheWindow *self);
+void                _lathe_window_set_train_limit        (LatheWindow *self,
+                                                          guint        n);
 LatheHistogramChart *_lathe_window_get_histogram_chart   (LatheWindow *self);
 LatheSizeChart     *_lathe_window_get_size_chart         (LatheWindow *self);
 LatheHistory       *_lathe_window_get_history            (LatheWindow *self);

@@ -320,6 +320,7 @@ session_result_cb (LatheSession       *session,
   self->result = lathe_session_result_ref (result);
   lathe_scoreboard_set_result (self->scoreboard, result);
   _lathe_window_charts_result (self, result);
+  _lathe_window_train_result (self, result);
 
   n = g_list_model_get_n_items (G_LIST_MODEL (self->layers));
   if (result->applied != NULL)
@@ -489,6 +490,7 @@ load_finish (LatheWindow   *self,
 static void
 close_session (LatheWindow *self)
 {
+  _lathe_window_train_dispose (self);
   g_clear_handle_id (&self->plan_source, g_source_remove);
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
@@ -533,6 +535,7 @@ install_model (LatheWindow *self,
   self->std = load->std ? g_array_ref (load->std) : NULL;
   g_signal_connect_object (self->session, "result", G_CALLBACK (session_result_cb), self, 0);
   g_signal_connect_object (self->session, "failed", G_CALLBACK (session_failed_cb), self, 0);
+  _lathe_window_train_start (self);
 
   self->layers = g_list_store_new (LATHE_TYPE_LAYER_ITEM);
   layers = lathe_session_get_layers (self->session);
@@ -814,6 +817,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   g_type_ensure (LATHE_TYPE_LAYER_TABLE);
   g_type_ensure (LATHE_TYPE_PLANE_CHART);
   g_type_ensure (LATHE_TYPE_COMPARE_PANE);
+  g_type_ensure (LATHE_TYPE_TRAINING_CHART);
   g_type_ensure (LATHE_TYPE_HISTOGRAM_CHART);
   g_type_ensure (LATHE_TYPE_SIZE_CHART);
 
@@ -839,6 +843,10 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, recent_box);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, compare_pane);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, plane_chart);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, training_chart);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, training_revealer);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, training_status_label);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, training_progress);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, histogram_chart);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, size_chart);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, histogram_title);
@@ -854,6 +862,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   _lathe_window_edit_class_init (widget_class);
   _lathe_window_files_class_init (widget_class);
   _lathe_window_charts_class_init (widget_class);
+  _lathe_window_train_class_init (widget_class);
 }
 
 /* Preferences take effect on the open model at once. */
@@ -1002,4 +1011,16 @@ LatheComparePane *
 _lathe_window_get_compare_pane (LatheWindow *self)
 {
   return self->compare_pane;
+}
+
+LatheTrainingChart *
+_lathe_window_get_training_chart (LatheWindow *self)
+{
+  return self->training_chart;
+}
+
+const char *
+_lathe_window_get_training_status (LatheWindow *self)
+{
+  return gtk_label_get_text (self->training_status_label);
 }

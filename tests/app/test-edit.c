@@ -408,6 +408,89 @@ test_charts_and_export (void)
   }
 }
 
+static gboolean
+training_over (LatheWindow *window)
+{
+  return window->training_job == 0;
+}
+
+/* Width 34 % on the MLP's hidden layers, then Distil: the curve fills in,
+ * the figures say "untrained" until it ends and "trained" after, and they
+ * beat the untrained student; going back to the plan later shows the
+ * trained figures again at once. */
+static void
+test_distil (void)
+{
+  LatheWindow *window = window_new ();
+  g_autofree char *path = lathe_test_sample ("fashion-mlp.onnx");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  LatheScoreboard *scoreboard = _lathe_window_get_scoreboard (window);
+  double untrained;
+  guint64 bytes;
+
+  _lathe_window_set_train_limit (window, 4000);
+  lathe_window_open (window, file);
+  g_assert_true (wait_until (window, model_shown));
+  g_assert_true (wait_until (window, measured));
+  g_assert_cmpstr (_lathe_scoreboard_get_student_text (scoreboard), ==, "");
+
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 34);
+  g_assert_true (wait_until (window, measured));
+  untrained = _lathe_window_get_result (window)->accuracy;
+  bytes = _lathe_window_get_result (window)->packed_bytes;
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Untrained"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train", "s", "distill"));
+  g_assert_cmpuint (window->training_job, !=, 0);
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Untrained"));
+  g_assert_true (wait_until (window, training_over));
+  g_assert_null (_lathe_window_get_error (window));
+  g_test_message ("training: %s; scoreboard %s", _lathe_window_get_training_status (window),
+                  label_text (_lathe_scoreboard_get_accuracy_label (scoreboard)));
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Trained student, 3 epochs"));
+  g_assert_cmpuint (lathe_training_chart_get_n_epochs_done (_lathe_window_get_training_chart (window)), ==, 3);
+  g_assert_nonnull (strstr (_lathe_window_get_training_status (window), "Trained"));
+  gtk_widget_queue_draw (GTK_WIDGET (window));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  save_png (GTK_WIDGET (window), "lathe-window-distilled.png");
+
+  /* Away and back: the cached student's figures, with no training. */
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 100);
+  g_assert_true (wait_until (window, measured));
+  g_assert_cmpstr (_lathe_scoreboard_get_student_text (scoreboard), ==, "");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Trained student"));
+  g_assert_cmpuint (window->training_job, ==, 0);
+  {
+    g_autofree char *shown = NULL;
+    const char *label = label_text (_lathe_scoreboard_get_accuracy_label (scoreboard));
+    g_autofree char *before = lathe_format_accuracy (untrained);
+
+    g_test_message ("untrained %s, now %s, %" G_GUINT64_FORMAT " bytes", before, label, bytes);
+    g_assert_false (g_str_has_suffix (label, before));
+  }
+
+  /* Cancel leaves the untrained figures and says so. */
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 50);
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train", "s", "distill"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-training", NULL));
+  g_assert_true (wait_until (window, training_over));
+  g_assert_nonnull (strstr (_lathe_window_get_training_status (window), "cancelled"));
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Untrained"));
+  g_assert_null (_lathe_window_get_error (window));
+
+  /* Fine-tuning a plan without pruning is refused, in words. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train", "s", "finetune"));
+  g_assert_cmpuint (window->training_job, ==, 0);
+  g_assert_nonnull (_lathe_window_get_error (window));
+  g_assert_nonnull (strstr (_lathe_window_get_error (window), "Sparsity"));
+  g_test_message ("finetune error: %s", _lathe_window_get_error (window));
+
+  window_free (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -426,5 +509,6 @@ main (int   argc,
   g_test_add_func ("/lathe/app/edit/presets", test_presets);
   g_test_add_func ("/lathe/app/edit/pipeline", test_pipeline);
   g_test_add_func ("/lathe/app/edit/charts-and-export", test_charts_and_export);
+  g_test_add_func ("/lathe/app/edit/distil", test_distil);
   return g_test_run ();
 }
