@@ -66,18 +66,6 @@ measure (LatheGraph             *graph,
                          lathe_cli_progress, (gpointer) label, NULL, &m->result, error);
 }
 
-static void
-fill_options (LatheEvalOptions   *options,
-              const LatheCliData *data)
-{
-  memset (options, 0, sizeof *options);
-  options->batch = (guint) data->batch;
-  options->limit = (guint) data->limit;
-  options->mean = (const float *) data->mean_values->data;
-  options->std = (const float *) data->std_values->data;
-  options->n_norm = data->mean_values->len;
-}
-
 /* Reads PIPELINE.json (model, data and plan from it, flags on top) or
  * MODEL.onnx with plan flags. */
 typedef struct {
@@ -175,19 +163,7 @@ open_source (const char   *arg,
         return FALSE;
     }
 
-  if (need_data)
-    {
-      if (!(src->dataset = lathe_cli_data_load (data, src->model, error)))
-        return FALSE;
-      if (!lathe_dataset_has_labels (src->dataset))
-        {
-          g_set_error (error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
-                       "data '%s' has no labels; measuring accuracy needs them",
-                       lathe_dataset_get_spec (src->dataset));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return !need_data || (src->dataset = lathe_cli_data_load_labelled (data, src->model, error)) != NULL;
 }
 
 int
@@ -251,7 +227,7 @@ lathe_cli_apply (int    argc,
   if (!open_source (argv[1], model_override, &data, &plan_flags, TRUE, &src, &error))
     goto out_error;
 
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   baseline_bytes = lathe_graph_stored_bytes (lathe_model_get_graph (src.model));
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
@@ -295,16 +271,7 @@ lathe_cli_apply (int    argc,
       json_builder_add_double_value (b, out->results.accuracy);
       json_builder_set_member_name (b, "baseline_accuracy");
       json_builder_add_double_value (b, out->results.baseline_accuracy);
-      json_builder_set_member_name (b, "fidelity");
-      json_builder_add_double_value (b, out->results.fidelity);
-      json_builder_set_member_name (b, "size_bytes");
-      json_builder_add_int_value (b, out->results.size_bytes);
-      json_builder_set_member_name (b, "baseline_size_bytes");
-      json_builder_add_int_value (b, out->results.baseline_size_bytes);
-      json_builder_set_member_name (b, "file_size_bytes");
-      json_builder_add_int_value (b, out->results.file_size_bytes);
-      json_builder_set_member_name (b, "model_sha256");
-      json_builder_add_string_value (b, out->results.model_sha256);
+      lathe_cli_json_results (b, out);
       json_builder_set_member_name (b, "opset");
       json_builder_add_int_value (b, m.opset);
       json_builder_end_object (b);
@@ -318,9 +285,7 @@ lathe_cli_apply (int    argc,
       g_print ("Artifact  %s (pipeline.json, model.onnx, report.md)\n", outdir);
       g_print ("Size      %s → %s packed (%.2f× smaller); model.onnx %s, opset %d\n", sb, sp,
                (double) baseline_bytes / MAX (m.applied->packed_bytes, 1), sf, m.opset);
-      g_print ("Accuracy  %.4f → %.4f (%+.2f points)\n", out->results.baseline_accuracy,
-               out->results.accuracy, 100 * (out->results.accuracy - out->results.baseline_accuracy));
-      g_print ("Fidelity  %.4f\n", out->results.fidelity);
+      lathe_cli_print_results (out);
     }
   status = LATHE_EXIT_OK;
   goto out_status;
@@ -394,7 +359,7 @@ lathe_cli_check (int    argc,
       goto out_error;
     }
 
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   if (src.pipeline->training != NULL && !retrain)
     {
       /* Training is not repeated: the artifact's model.onnx is verified
@@ -543,7 +508,7 @@ lathe_cli_sweep (int    argc,
   graph = lathe_model_get_graph (model);
   if (!(layers = lathe_find_layers (graph, &error)))
     goto out_error;
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   baseline_bytes = lathe_graph_stored_bytes (graph);
   if (!lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;

@@ -333,22 +333,13 @@ lathe_cli_distill (int    argc,
     }
   graph = lathe_model_get_graph (model);
   if (!(layers = lathe_find_layers (graph, &error)) ||
-      !(evaluation = lathe_cli_data_load (&data, model, &error)))
+      !(evaluation = lathe_cli_data_load_labelled (&data, model, &error)))
     goto out_error;
-  if (!lathe_dataset_has_labels (evaluation))
-    {
-      g_set_error (&error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
-                   "data '%s' has no labels; measuring accuracy needs them", lathe_dataset_get_spec (evaluation));
-      goto out_error;
-    }
   if (!(train = load_train_data (train_spec ? train_spec : TRAIN_DATA_DEFAULT, NULL, evaluation, &error)) ||
       !lathe_cli_apply_options (plan, &data, evaluation, &apply_options, &error))
     goto out_error;
 
-  eo.batch = (guint) data.batch;
-  eo.mean = (const float *) data.mean_values->data;
-  eo.std = (const float *) data.std_values->data;
-  eo.n_norm = data.mean_values->len;
+  lathe_cli_eval_options (&data, &eo);
   baseline_bytes = lathe_graph_stored_bytes (graph);
   if (!lathe_evaluate (graph, evaluation, &eo, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;
@@ -419,16 +410,7 @@ lathe_cli_distill (int    argc,
         json_builder_add_null_value (b);
       else
         json_builder_add_double_value (b, result->untrained_accuracy);
-      json_builder_set_member_name (b, "fidelity");
-      json_builder_add_double_value (b, out->results.fidelity);
-      json_builder_set_member_name (b, "size_bytes");
-      json_builder_add_int_value (b, out->results.size_bytes);
-      json_builder_set_member_name (b, "baseline_size_bytes");
-      json_builder_add_int_value (b, out->results.baseline_size_bytes);
-      json_builder_set_member_name (b, "file_size_bytes");
-      json_builder_add_int_value (b, out->results.file_size_bytes);
-      json_builder_set_member_name (b, "model_sha256");
-      json_builder_add_string_value (b, out->results.model_sha256);
+      lathe_cli_json_results (b, out);
       json_builder_set_member_name (b, "steps");
       json_builder_add_int_value (b, (gint64) result->steps);
       json_builder_set_member_name (b, "samples_per_second");
@@ -465,9 +447,7 @@ lathe_cli_distill (int    argc,
                (double) baseline_bytes / MAX (result->applied->packed_bytes, 1));
       if (!isnan (result->untrained_accuracy))
         g_print ("Untrained %.4f (evaluation subset)\n", result->untrained_accuracy);
-      g_print ("Accuracy  %.4f → %.4f (%+.2f points)\n", out->results.baseline_accuracy,
-               out->results.accuracy, 100 * (out->results.accuracy - out->results.baseline_accuracy));
-      g_print ("Fidelity  %.4f\n", out->results.fidelity);
+      lathe_cli_print_results (out);
     }
   status = LATHE_EXIT_OK;
   goto out_status;

@@ -111,11 +111,7 @@ lathe_cli_eval (int    argc,
   else if (!(onnx = lathe_onnx_serialize (graph, NULL, &error)))
     goto out_error;
 
-  options.batch = (guint) data.batch;
-  options.limit = (guint) data.limit;
-  options.mean = (const float *) data.mean_values->data;
-  options.std = (const float *) data.std_values->data;
-  options.n_norm = data.mean_values->len;
+  lathe_cli_eval_options (&data, &options);
 
   if (applied != NULL &&
       !lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL,

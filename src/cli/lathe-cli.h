@@ -75,6 +75,20 @@ gboolean       lathe_cli_plan_set_key     (LatheLayerSettings *s,
                                            GError         **error);
 
 
+/* lathe_cli_data_load() for measuring accuracy: data without labels is
+ * an error naming it. */
+LatheDataset  *lathe_cli_data_load_labelled (LatheCliData *data,
+                                             LatheModel   *model,
+                                             GError      **error);
+/* Evaluation options from the data flags (after lathe_cli_data_load()). */
+void           lathe_cli_eval_options     (const LatheCliData *data,
+                                           LatheEvalOptions   *options);
+/* An artifact's recorded results: the "fidelity" … "model_sha256" members
+ * of --json, and the Accuracy and Fidelity lines of the text output. */
+void           lathe_cli_json_results     (JsonBuilder         *b,
+                                           const LathePipeline *p);
+void           lathe_cli_print_results    (const LathePipeline *p);
+
 /* Options for applying `plan`: loads its calibration data when width
  * ranks by activations (normalised like the evaluation data, which it
  * must not be). Clear with lathe_cli_apply_options_clear(). */
