@@ -198,16 +198,9 @@ lathe_cli_apply (int    argc,
   g_option_context_set_summary (context,
     "Apply a plan — a pipeline file, or a model with plan flags — measure it, and write the\n"
     "artifact folder: pipeline.json, model.onnx and report.md.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one PIPELINE.json or MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one PIPELINE.json or MODEL.onnx");
-      goto out_status;
-    }
   if (outdir == NULL)
     {
       status = lathe_cli_usage_error (context, "-o OUTDIR is required");
@@ -486,16 +479,9 @@ lathe_cli_sweep (int    argc,
   g_option_context_set_summary (context,
     "Evaluate every combination of comma-separated --bits, --sparsity and --width values and\n"
     "print a row each (JSON Lines with --json); the other plan flags apply to every row.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
 
   if (!(bits = parse_list (plan_flags.bits ? plan_flags.bits : "32", "--bits", &error)) ||
       !(sparsity = parse_list (plan_flags.sparsity ? plan_flags.sparsity : "0", "--sparsity", &error)) ||

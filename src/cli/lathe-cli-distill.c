@@ -264,16 +264,9 @@ lathe_cli_distill (int    argc,
     "Train the student a plan makes from MODEL — distillation from the original model after --width,\n"
     "fine-tuning after pruning (--finetune), quantization-aware fine-tuning (--qat) — measure it and\n"
     "write the artifact folder: pipeline.json (with a \"training\" section), model.onnx and report.md.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
   if (outdir == NULL)
     {
       status = lathe_cli_usage_error (context, "-o OUTDIR is required");

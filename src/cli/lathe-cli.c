@@ -249,6 +249,30 @@ lathe_cli_parse (GOptionContext   *context,
   return TRUE;
 }
 
+gboolean
+lathe_cli_parse_one (GOptionContext      *context,
+                     const GOptionEntry  *entries,
+                     LatheCliData        *data,
+                     LatheCliPlan        *plan_flags,
+                     const char          *expected,
+                     int                 *argc,
+                     char              ***argv,
+                     int                 *status)
+{
+  g_option_context_add_main_entries (context, entries, NULL);
+  lathe_cli_data_add_options (data, context);
+  if (plan_flags != NULL)
+    lathe_cli_plan_add_options (plan_flags, context);
+  if (!lathe_cli_parse (context, argc, argv, status))
+    return FALSE;
+  if (*argc != 2)
+    {
+      *status = lathe_cli_usage_error (context, "%s", expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 lathe_cli_progress (guint    done,
                     guint    total,

@@ -110,6 +110,19 @@ gboolean       lathe_cli_parse            (GOptionContext  *context,
                                            char          ***argv,
                                            int             *status);
 
+/* The common start of a command on one file: adds `entries`, the data
+ * flags and (non-NULL `plan_flags`) the plan flags, parses, and wants one
+ * argument (`expected` names it otherwise). FALSE when the command ends
+ * here (a usage error), with *status its exit status. */
+gboolean       lathe_cli_parse_one        (GOptionContext  *context,
+                                           const GOptionEntry *entries,
+                                           LatheCliData    *data,
+                                           LatheCliPlan    *plan_flags,
+                                           const char      *expected,
+                                           int             *argc,
+                                           char          ***argv,
+                                           int             *status);
+
 /* A progress bar on stderr when it is a terminal; nothing otherwise. */
 void           lathe_cli_progress         (guint            done,
                                            guint            total,
