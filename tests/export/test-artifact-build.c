@@ -327,6 +327,26 @@ test_write (Fixture       *f,
   g_assert_true (g_file_test (onnx_path, G_FILE_TEST_IS_REGULAR));
 }
 
+/* The per-layer rows need the layers `applied` was made from. */
+static void
+test_report_misaligned (Fixture       *f,
+                        gconstpointer  unused)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GPtrArray) none = g_ptr_array_new ();
+      g_autofree char *report = NULL;
+
+      f->measure.layers = none;
+      report = lathe_artifact_report (&f->source, &f->measure, NULL);
+      g_assert_null (report);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*lathe_artifact_report*");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -338,6 +358,7 @@ main (int   argc,
   ADD ("pipeline", test_pipeline);
   ADD ("pipeline-training", test_pipeline_training);
   ADD ("report", test_report);
+  ADD ("report-misaligned", test_report_misaligned);
   ADD ("training-report", test_training_report);
   ADD ("write", test_write);
 #undef ADD
