@@ -7,7 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "eval/lathe-metrics.h"
-#include "export/lathe-artifact.h"
+#include "export/lathe-artifact-build.h"
 #include "export/lathe-export.h"
 #include "onnx/lathe-onnx-writer.h"
 #include "pipeline/lathe-pipeline.h"
@@ -356,84 +356,6 @@ job_free (gpointer data)
   g_free (job);
 }
 
-/* `to` as seen from the folder `from_dir`, through ".." where needed: the
- * artifact records the model relative to itself, as lathe-cli apply does. */
-static char *
-relative_path (const char *from_dir,
-               const char *to)
-{
-  g_autofree char *a = g_canonicalize_filename (from_dir, NULL);
-  g_autofree char *b = g_canonicalize_filename (to, NULL);
-  g_auto(GStrv) pa = g_strsplit (a, G_DIR_SEPARATOR_S, -1);
-  g_auto(GStrv) pb = g_strsplit (b, G_DIR_SEPARATOR_S, -1);
-  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
-  guint common = 0;
-
-  while (pa[common] && pb[common] && g_str_equal (pa[common], pb[common]))
-    common++;
-  for (guint i = common; pa[i]; i++)
-    if (*pa[i] != '\0')
-      g_ptr_array_add (parts, "..");
-  for (guint i = common; pb[i]; i++)
-    g_ptr_array_add (parts, pb[i]);
-  g_ptr_array_add (parts, NULL);
-  return g_build_filenamev ((char **) parts->pdata);
-}
-
-static char *
-report_markdown (Job                      *job,
-                 LatheDataset             *data,
-                 GPtrArray                *layers,
-                 const LatheSessionResult *r,
-                 const LatheSessionResult *baseline,
-                 GBytes                   *model_bytes,
-                 int                       opset,
-                 GPtrArray                *notes)
-{
-  GString *s = g_string_new ("# Lathe compression report\n\n");
-  const LatheApplied *a = r->applied;
-
-  g_string_append_printf (s, "Model `%s`, evaluated on `%s` (%u samples); exported by Lathe with the `%s` exporter.\n\n",
-                          job->model_path, lathe_dataset_get_spec (data), r->n_samples, job->exporter_name);
-  g_string_append (s, "| | original | compressed |\n|---|---:|---:|\n");
-  g_string_append_printf (s, "| weights (packed layout) | %" G_GUINT64_FORMAT " B | %" G_GUINT64_FORMAT " B (%.2f× smaller) |\n",
-                          a->baseline_bytes, a->packed_bytes,
-                          a->packed_bytes ? (double) a->baseline_bytes / a->packed_bytes : 0);
-  g_string_append_printf (s, "| %s | | %" G_GSIZE_FORMAT " B", job->model_file, g_bytes_get_size (model_bytes));
-  if (opset > 0)
-    g_string_append_printf (s, " (opset %d)", opset);
-  g_string_append (s, " |\n");
-  g_string_append_printf (s, "| top-1 accuracy | %.4f | %.4f (%+.2f points) |\n",
-                          baseline->accuracy, r->accuracy, 100 * (r->accuracy - baseline->accuracy));
-  g_string_append_printf (s, "| fidelity to the original | | %.4f |\n\n", r->fidelity);
-
-  g_string_append (s, "## Layers\n\n| layer | op | units | applied | original | packed | SQNR |\n"
-                      "|---|---|---:|---|---:|---:|---:|\n");
-  for (guint i = 0; i < a->results->len; i++)
-    {
-      LatheLayerResult *lr = g_ptr_array_index (a->results, i);
-      LatheLayer *layer = g_ptr_array_index (layers, i);
-      g_string_append_printf (s, "| `%s` | %s | %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " | %s | %" G_GUINT64_FORMAT
-                              " B | %" G_GUINT64_FORMAT " B | ",
-                              lr->name, layer->op_type, lr->rows, lr->rows_before, lr->status,
-                              lr->original_bytes, lr->packed_bytes);
-      if (isfinite (lr->sqnr_db))
-        g_string_append_printf (s, "%.1f dB |\n", lr->sqnr_db);
-      else
-        g_string_append (s, "exact |\n");
-    }
-  g_string_append (s, "\nThe packed layout counts every stored byte: n-bit codes, float32 scales, zero points, "
-                      "codebooks and the sparse index, plus every tensor no plan touches. "
-                      "The model file cannot hold every packing, so it may be larger.\n");
-  if (notes->len > 0)
-    {
-      g_string_append (s, "\n## Export notes\n\n");
-      for (guint i = 0; i < notes->len; i++)
-        g_string_append_printf (s, "- %s\n", (char *) g_ptr_array_index (notes, i));
-    }
-  return g_string_free (s, FALSE);
-}
-
 static void
 export_thread (GTask        *task,
                gpointer      source_object,
@@ -480,43 +402,26 @@ export_thread (GTask        *task,
       g_array_append_val (std, one);
     }
 
-  p = lathe_pipeline_new ();
-  lathe_plan_free (p->plan);
-  p->plan = lathe_plan_copy (job->plan);
-  p->seed = job->plan->seed;
-  p->model_path = relative_path (job->outdir, job->model_path);
-  p->model_sha256 = g_strdup (lathe_model_get_sha256 (model));
-  p->data_spec = g_strdup (lathe_dataset_get_spec (data));
-  for (guint i = 0; i < mean->len; i++)
-    {
-      g_array_append_val (p->mean, g_array_index (mean, float, i));
-      g_array_append_val (p->std, g_array_index (std, float, i));
-    }
-  p->data_sha256 = g_strdup (lathe_dataset_get_sha256 (data));
-  p->subset_size = 0;
-  p->has_results = TRUE;
-  p->results.accuracy = r->accuracy;
-  p->results.baseline_accuracy = baseline->accuracy;
-  p->results.fidelity = r->fidelity;
-  p->results.size_bytes = (gint64) r->applied->packed_bytes;
-  p->results.baseline_size_bytes = (gint64) baseline->baseline_bytes;
-  p->results.file_size_bytes = (gint64) g_bytes_get_size (model_bytes);
-  p->results.model_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, model_bytes);
-  pipeline_text = lathe_pipeline_to_json (p);
-  report = report_markdown (job, data, layers, r, baseline, model_bytes, opset, notes);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-    goto fail;
   {
-    const char *names[] = { PIPELINE_FILE, job->model_file, REPORT_FILE };
-    g_autoptr(GBytes) b_pipeline = g_bytes_new (pipeline_text, strlen (pipeline_text));
-    g_autoptr(GBytes) b_report = g_bytes_new (report, strlen (report));
-    GBytes *contents[] = { b_pipeline, model_bytes, b_report };
+    /* built as lathe-cli apply builds it, so `lathe-cli check` accepts it */
+    LatheArtifactSource as = {
+      job->outdir, job->model_path, lathe_model_get_sha256 (model), data,
+      mean, std, job->plan, NULL,
+    };
+    LatheArtifactMeasure am = {
+      r->applied, layers, model_bytes, job->model_file, opset, notes,
+      r->accuracy, baseline->accuracy, r->fidelity, baseline->baseline_bytes, r->n_samples,
+    };
     const char *protected_paths[] = { job->model_path, NULL };
 
-    if (!lathe_artifact_write (job->outdir, job->force, protected_paths, names, contents, 3, &error))
+    p = lathe_artifact_pipeline_new (&as, &am);
+    pipeline_text = lathe_pipeline_to_json (p);
+    report = lathe_artifact_report (&as, &am, job->exporter_name);
+
+    if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
+        !lathe_artifact_build_write (job->outdir, job->force, protected_paths, pipeline_text, &am, report, &error))
       goto fail;
-    job->report = g_bytes_ref (b_report);
+    job->report = g_bytes_new (report, strlen (report));
   }
   g_task_return_boolean (task, TRUE);
   return;

@@ -10,36 +10,13 @@
 #include "compress/lathe-apply.h"
 #include "core/lathe-error.h"
 #include "eval/lathe-evaluator.h"
-#include "export/lathe-artifact.h"
+#include "export/lathe-artifact-build.h"
 #include "onnx/lathe-onnx-writer.h"
 #include "export/lathe-export.h"
 #include "pipeline/lathe-pipeline.h"
 #include "lathe-cli.h"
 
 #define CHECK_TOLERANCE_DEFAULT 0.001
-
-/* `to` as seen from the folder `from_dir`, through ".." where needed. */
-static char *
-relative_path (const char *from_dir,
-               const char *to)
-{
-  g_autofree char *a = g_canonicalize_filename (from_dir, NULL);
-  g_autofree char *b = g_canonicalize_filename (to, NULL);
-  g_auto(GStrv) pa = g_strsplit (a, G_DIR_SEPARATOR_S, -1);
-  g_auto(GStrv) pb = g_strsplit (b, G_DIR_SEPARATOR_S, -1);
-  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
-  guint common = 0;
-
-  while (pa[common] && pb[common] && g_str_equal (pa[common], pb[common]))
-    common++;
-  for (guint i = common; pa[i]; i++)
-    if (*pa[i] != '\0')
-      g_ptr_array_add (parts, "..");
-  for (guint i = common; pb[i]; i++)
-    g_ptr_array_add (parts, pb[i]);
-  g_ptr_array_add (parts, NULL);
-  return g_build_filenamev ((char **) parts->pdata);
-}
 
 /* Everything one measured plan gives. */
 typedef struct {
@@ -87,84 +64,6 @@ measure (LatheGraph             *graph,
   return dataset == NULL ||
          lathe_evaluate (m->applied->graph, dataset, options, baseline_pred,
                          lathe_cli_progress, (gpointer) label, NULL, &m->result, error);
-}
-
-static void
-fill_options (LatheEvalOptions   *options,
-              const LatheCliData *data)
-{
-  memset (options, 0, sizeof *options);
-  options->batch = (guint) data->batch;
-  options->limit = (guint) data->limit;
-  options->mean = (const float *) data->mean_values->data;
-  options->std = (const float *) data->std_values->data;
-  options->n_norm = data->mean_values->len;
-}
-
-static char *
-report_markdown (const char      *model_path,
-                 const char      *data_spec,
-                 GPtrArray       *layers,
-                 const Measure   *m,
-                 const LatheEvalResult *baseline,
-                 guint64          baseline_bytes)
-{
-  GString *s = g_string_new ("# Lathe compression report\n\n");
-  LatheApplied *a = m->applied;
-  double acc = lathe_metrics_accuracy (m->result.metrics);
-  double base = lathe_metrics_accuracy (baseline->metrics);
-
-  g_string_append_printf (s, "Model `%s`, evaluated on `%s` (%u samples).\n\n", model_path, data_spec,
-                          m->result.n_samples);
-  g_string_append (s, "| | original | compressed |\n|---|---:|---:|\n");
-  g_string_append_printf (s, "| weights (packed layout) | %" G_GUINT64_FORMAT " B | %" G_GUINT64_FORMAT " B (%.2f× smaller) |\n",
-                          baseline_bytes, a->packed_bytes, a->packed_bytes ? (double) baseline_bytes / a->packed_bytes : 0);
-  g_string_append_printf (s, "| model.onnx | | %" G_GSIZE_FORMAT " B (opset %d) |\n", g_bytes_get_size (m->onnx), m->opset);
-  g_string_append_printf (s, "| top-1 accuracy | %.4f | %.4f (%+.2f points) |\n", base, acc, 100 * (acc - base));
-  g_string_append_printf (s, "| fidelity to the original | | %.4f |\n\n", lathe_metrics_fidelity (m->result.metrics));
-
-  g_string_append (s, "## Layers\n\n| layer | op | units | applied | original | packed | SQNR |\n"
-                      "|---|---|---:|---|---:|---:|---:|\n");
-  for (guint i = 0; i < a->results->len; i++)
-    {
-      LatheLayerResult *r = g_ptr_array_index (a->results, i);
-      LatheLayer *layer = g_ptr_array_index (layers, i);
-      g_string_append_printf (s, "| `%s` | %s | %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " | %s | %" G_GUINT64_FORMAT
-                              " B | %" G_GUINT64_FORMAT " B | ",
-                              r->name, layer->op_type, r->rows, r->rows_before, r->status,
-                              r->original_bytes, r->packed_bytes);
-      if (isfinite (r->sqnr_db))
-        g_string_append_printf (s, "%.1f dB |\n", r->sqnr_db);
-      else
-        g_string_append (s, "exact |\n");
-    }
-  g_string_append (s, "\nThe packed layout counts every stored byte: n-bit codes, float32 scales, zero points, "
-                      "codebooks and the sparse index, plus every tensor no plan touches. "
-                      "ONNX cannot hold every packing, so model.onnx may be larger.\n");
-  if (m->notes->len > 0)
-    {
-      g_string_append (s, "\n## Export notes\n\n");
-      for (guint i = 0; i < m->notes->len; i++)
-        g_string_append_printf (s, "- %s\n", (char *) g_ptr_array_index (m->notes, i));
-    }
-  return g_string_free (s, FALSE);
-}
-
-static void
-fill_pipeline_results (LathePipeline         *p,
-                       const Measure         *m,
-                       const LatheEvalResult *baseline,
-                       guint64                baseline_bytes)
-{
-  p->has_results = TRUE;
-  p->results.accuracy = lathe_metrics_accuracy (m->result.metrics);
-  p->results.baseline_accuracy = lathe_metrics_accuracy (baseline->metrics);
-  p->results.fidelity = lathe_metrics_fidelity (m->result.metrics);
-  p->results.size_bytes = (gint64) m->applied->packed_bytes;
-  p->results.baseline_size_bytes = (gint64) baseline_bytes;
-  p->results.file_size_bytes = (gint64) g_bytes_get_size (m->onnx);
-  g_free (p->results.model_sha256);
-  p->results.model_sha256 = g_strdup (m->onnx_sha256);
 }
 
 /* Reads PIPELINE.json (model, data and plan from it, flags on top) or
@@ -264,19 +163,7 @@ open_source (const char   *arg,
         return FALSE;
     }
 
-  if (need_data)
-    {
-      if (!(src->dataset = lathe_cli_data_load (data, src->model, error)))
-        return FALSE;
-      if (!lathe_dataset_has_labels (src->dataset))
-        {
-          g_set_error (error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
-                       "data '%s' has no labels; measuring accuracy needs them",
-                       lathe_dataset_get_spec (src->dataset));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return !need_data || (src->dataset = lathe_cli_data_load_labelled (data, src->model, error)) != NULL;
 }
 
 int
@@ -311,16 +198,9 @@ lathe_cli_apply (int    argc,
   g_option_context_set_summary (context,
     "Apply a plan — a pipeline file, or a model with plan flags — measure it, and write the\n"
     "artifact folder: pipeline.json, model.onnx and report.md.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one PIPELINE.json or MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one PIPELINE.json or MODEL.onnx");
-      goto out_status;
-    }
   if (outdir == NULL)
     {
       status = lathe_cli_usage_error (context, "-o OUTDIR is required");
@@ -340,7 +220,7 @@ lathe_cli_apply (int    argc,
   if (!open_source (argv[1], model_override, &data, &plan_flags, TRUE, &src, &error))
     goto out_error;
 
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   baseline_bytes = lathe_graph_stored_bytes (lathe_model_get_graph (src.model));
   if (!lathe_evaluate (lathe_model_get_graph (src.model), src.dataset, &options, NULL,
                        lathe_cli_progress, "Baseline  ", NULL, &baseline, &error) ||
@@ -352,37 +232,25 @@ lathe_cli_apply (int    argc,
                 baseline.predictions, "Evaluating", &m, &error))
     goto out_error;
 
-  out = lathe_pipeline_new ();
-  lathe_plan_free (out->plan);
-  out->plan = lathe_plan_copy (src.plan);
-  out->seed = src.plan->seed;
-  /* The artifact records paths relative to itself, so it can move
-   * together with the model. */
-  out->model_path = relative_path (outdir, src.model_path);
-  out->model_sha256 = g_strdup (lathe_model_get_sha256 (src.model));
-  out->data_spec = g_strdup (lathe_dataset_get_spec (src.dataset));
-  for (guint i = 0; i < data.mean_values->len; i++)
-    {
-      g_array_append_val (out->mean, g_array_index (data.mean_values, float, i));
-      g_array_append_val (out->std, g_array_index (data.std_values, float, i));
-    }
-  out->data_sha256 = g_strdup (lathe_dataset_get_sha256 (src.dataset));
-  out->subset_size = 0;
-  if (src.pipeline != NULL && src.pipeline->training != NULL)
-    out->training = json_node_copy (src.pipeline->training);
-  fill_pipeline_results (out, &m, &baseline, baseline_bytes);
-  pipeline_text = lathe_pipeline_to_json (out);
-  report = report_markdown (src.model_path, lathe_dataset_get_spec (src.dataset), src.layers, &m, &baseline,
-                            baseline_bytes);
-
   {
-    const char *names[] = { "pipeline.json", "model.onnx", "report.md" };
-    g_autoptr(GBytes) b_pipeline = g_bytes_new (pipeline_text, strlen (pipeline_text));
-    g_autoptr(GBytes) b_report = g_bytes_new (report, strlen (report));
-    GBytes *contents[] = { b_pipeline, m.onnx, b_report };
+    /* The artifact records paths relative to itself, so it can move
+     * together with the model. */
+    LatheArtifactSource as = {
+      outdir, src.model_path, lathe_model_get_sha256 (src.model), src.dataset,
+      data.mean_values, data.std_values, src.plan,
+      src.pipeline != NULL ? src.pipeline->training : NULL,
+    };
+    LatheArtifactMeasure am = {
+      m.applied, src.layers, m.onnx, "model.onnx", m.opset, m.notes,
+      lathe_metrics_accuracy (m.result.metrics), lathe_metrics_accuracy (baseline.metrics),
+      lathe_metrics_fidelity (m.result.metrics), baseline_bytes, m.result.n_samples,
+    };
     const char *protected_paths[] = { src.model_path, src.pipeline_path, NULL };
 
-    if (!lathe_artifact_write (outdir, force, protected_paths, names, contents, 3, &error))
+    out = lathe_artifact_pipeline_new (&as, &am);
+    pipeline_text = lathe_pipeline_to_json (out);
+    report = lathe_artifact_report (&as, &am, NULL);
+    if (!lathe_artifact_build_write (outdir, force, protected_paths, pipeline_text, &am, report, &error))
       goto out_error;
   }
 
@@ -396,16 +264,7 @@ lathe_cli_apply (int    argc,
       json_builder_add_double_value (b, out->results.accuracy);
       json_builder_set_member_name (b, "baseline_accuracy");
       json_builder_add_double_value (b, out->results.baseline_accuracy);
-      json_builder_set_member_name (b, "fidelity");
-      json_builder_add_double_value (b, out->results.fidelity);
-      json_builder_set_member_name (b, "size_bytes");
-      json_builder_add_int_value (b, out->results.size_bytes);
-      json_builder_set_member_name (b, "baseline_size_bytes");
-      json_builder_add_int_value (b, out->results.baseline_size_bytes);
-      json_builder_set_member_name (b, "file_size_bytes");
-      json_builder_add_int_value (b, out->results.file_size_bytes);
-      json_builder_set_member_name (b, "model_sha256");
-      json_builder_add_string_value (b, out->results.model_sha256);
+      lathe_cli_json_results (b, out);
       json_builder_set_member_name (b, "opset");
       json_builder_add_int_value (b, m.opset);
       json_builder_end_object (b);
@@ -419,9 +278,7 @@ lathe_cli_apply (int    argc,
       g_print ("Artifact  %s (pipeline.json, model.onnx, report.md)\n", outdir);
       g_print ("Size      %s → %s packed (%.2f× smaller); model.onnx %s, opset %d\n", sb, sp,
                (double) baseline_bytes / MAX (m.applied->packed_bytes, 1), sf, m.opset);
-      g_print ("Accuracy  %.4f → %.4f (%+.2f points)\n", out->results.baseline_accuracy,
-               out->results.accuracy, 100 * (out->results.accuracy - out->results.baseline_accuracy));
-      g_print ("Fidelity  %.4f\n", out->results.fidelity);
+      lathe_cli_print_results (out);
     }
   status = LATHE_EXIT_OK;
   goto out_status;
@@ -495,7 +352,7 @@ lathe_cli_check (int    argc,
       goto out_error;
     }
 
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   if (src.pipeline->training != NULL && !retrain)
     {
       /* Training is not repeated: the artifact's model.onnx is verified
@@ -622,16 +479,9 @@ lathe_cli_sweep (int    argc,
   g_option_context_set_summary (context,
     "Evaluate every combination of comma-separated --bits, --sparsity and --width values and\n"
     "print a row each (JSON Lines with --json); the other plan flags apply to every row.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
 
   if (!(bits = parse_list (plan_flags.bits ? plan_flags.bits : "32", "--bits", &error)) ||
       !(sparsity = parse_list (plan_flags.sparsity ? plan_flags.sparsity : "0", "--sparsity", &error)) ||
@@ -644,7 +494,7 @@ lathe_cli_sweep (int    argc,
   graph = lathe_model_get_graph (model);
   if (!(layers = lathe_find_layers (graph, &error)))
     goto out_error;
-  fill_options (&options, &data);
+  lathe_cli_eval_options (&data, &options);
   baseline_bytes = lathe_graph_stored_bytes (graph);
   if (!lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;

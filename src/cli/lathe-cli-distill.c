@@ -14,7 +14,7 @@
 #include "compress/lathe-apply.h"
 #include "core/lathe-error.h"
 #include "eval/lathe-evaluator.h"
-#include "export/lathe-artifact.h"
+#include "export/lathe-artifact-build.h"
 #include "pipeline/lathe-pipeline.h"
 #include "train/lathe-train.h"
 #include "export/lathe-export.h"
@@ -177,28 +177,6 @@ lathe_cli_check_trained (LathePipeline          *pipeline,
   return LATHE_EXIT_OK;
 }
 
-static char *
-relative_to (const char *from_dir,
-             const char *to)
-{
-  g_autofree char *a = g_canonicalize_filename (from_dir, NULL);
-  g_autofree char *b = g_canonicalize_filename (to, NULL);
-  g_auto(GStrv) pa = g_strsplit (a, G_DIR_SEPARATOR_S, -1);
-  g_auto(GStrv) pb = g_strsplit (b, G_DIR_SEPARATOR_S, -1);
-  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
-  guint common = 0;
-
-  while (pa[common] && pb[common] && g_str_equal (pa[common], pb[common]))
-    common++;
-  for (guint i = common; pa[i]; i++)
-    if (*pa[i] != '\0')
-      g_ptr_array_add (parts, "..");
-  for (guint i = common; pb[i]; i++)
-    g_ptr_array_add (parts, pb[i]);
-  g_ptr_array_add (parts, NULL);
-  return g_build_filenamev ((char **) parts->pdata);
-}
-
 static gboolean
 plan_has (const LathePlan *plan,
           gboolean (*test) (const LatheLayerSettings *s))
@@ -225,67 +203,6 @@ static gboolean
 prunes (const LatheLayerSettings *s)
 {
   return s->sparsity > 0 || s->pattern == LATHE_PATTERN_NM;
-}
-
-static char *
-report_markdown (const char             *model_path,
-                 const char             *data_spec,
-                 const char             *train_spec,
-                 const LatheTrainOptions *o,
-                 const LatheTrainResult *r,
-                 double                  baseline,
-                 double                  accuracy,
-                 double                  fidelity,
-                 guint64                 baseline_bytes,
-                 GBytes                 *onnx,
-                 int                     opset,
-                 GPtrArray              *notes)
-{
-  GString *s = g_string_new ("# Lathe training report\n\n");
-  LatheApplied *a = r->applied;
-
-  g_string_append_printf (s, "Model `%s`, trained (%s) on `%s`, evaluated on `%s`.\n\n",
-                          model_path, lathe_train_mode_to_string (o->mode), train_spec, data_spec);
-  g_string_append_printf (s, "%u epochs, batch %u, %s at learning rate %g with a %s schedule, "
-                             "temperature %g, alpha %g, seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
-                             " steps in %.1f s (%.0f samples/s).\n\n",
-                          o->epochs, o->batch, lathe_optimizer_to_string (o->optimizer), o->lr,
-                          lathe_schedule_to_string (o->schedule), o->temperature, o->alpha, o->seed,
-                          r->steps, r->seconds, r->samples_per_second);
-  g_string_append (s, "| | original | trained student |\n|---|---:|---:|\n");
-  g_string_append_printf (s, "| weights (packed layout) | %" G_GUINT64_FORMAT " B | %" G_GUINT64_FORMAT " B (%.2f× smaller) |\n",
-                          baseline_bytes, a->packed_bytes, a->packed_bytes ? (double) baseline_bytes / a->packed_bytes : 0);
-  g_string_append_printf (s, "| model.onnx | | %" G_GSIZE_FORMAT " B (opset %d) |\n", g_bytes_get_size (onnx), opset);
-  g_string_append_printf (s, "| top-1 accuracy | %.4f | %.4f (%+.2f points) |\n", baseline, accuracy, 100 * (accuracy - baseline));
-  g_string_append_printf (s, "| fidelity to the original | | %.4f |\n\n", fidelity);
-
-  g_string_append (s, "## Training\n\n| epoch | mean loss | accuracy (evaluation subset) |\n|---:|---:|---:|\n");
-  if (!isnan (r->untrained_accuracy))
-    g_string_append_printf (s, "| 0 (untrained) | | %.4f |\n", r->untrained_accuracy);
-  for (guint i = 0; i < r->epoch_loss->len; i++)
-    {
-      double acc = g_array_index (r->epoch_accuracy, double, i);
-      g_string_append_printf (s, "| %u | %.4f | ", i + 1, g_array_index (r->epoch_loss, double, i));
-      if (isnan (acc))
-        g_string_append (s, "|\n");
-      else
-        g_string_append_printf (s, "%.4f |\n", acc);
-    }
-
-  g_string_append (s, "\n## Layers\n\n| layer | units | applied | packed |\n|---|---:|---|---:|\n");
-  for (guint i = 0; i < a->results->len; i++)
-    {
-      LatheLayerResult *lr = g_ptr_array_index (a->results, i);
-      g_string_append_printf (s, "| `%s` | %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " | %s | %" G_GUINT64_FORMAT " B |\n",
-                              lr->name, lr->rows, lr->rows_before, lr->status, lr->packed_bytes);
-    }
-  if (notes->len > 0)
-    {
-      g_string_append (s, "\n## Export notes\n\n");
-      for (guint i = 0; i < notes->len; i++)
-        g_string_append_printf (s, "- %s\n", (char *) g_ptr_array_index (notes, i));
-    }
-  return g_string_free (s, FALSE);
 }
 
 int
@@ -333,7 +250,7 @@ lathe_cli_distill (int    argc,
   g_autoptr(LathePipeline) out = NULL;
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GBytes) onnx = NULL;
-  g_autofree char *onnx_sha256 = NULL, *pipeline_text = NULL, *report = NULL;
+  g_autofree char *pipeline_text = NULL, *report = NULL;
   LatheApplyOptions apply_options = { 0 };
   LatheEvalOptions eo = { 0 };
   LatheEvalResult baseline = { 0 }, measured = { 0 };
@@ -347,16 +264,9 @@ lathe_cli_distill (int    argc,
     "Train the student a plan makes from MODEL — distillation from the original model after --width,\n"
     "fine-tuning after pruning (--finetune), quantization-aware fine-tuning (--qat) — measure it and\n"
     "write the artifact folder: pipeline.json (with a \"training\" section), model.onnx and report.md.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
   if (outdir == NULL)
     {
       status = lathe_cli_usage_error (context, "-o OUTDIR is required");
@@ -416,22 +326,13 @@ lathe_cli_distill (int    argc,
     }
   graph = lathe_model_get_graph (model);
   if (!(layers = lathe_find_layers (graph, &error)) ||
-      !(evaluation = lathe_cli_data_load (&data, model, &error)))
+      !(evaluation = lathe_cli_data_load_labelled (&data, model, &error)))
     goto out_error;
-  if (!lathe_dataset_has_labels (evaluation))
-    {
-      g_set_error (&error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
-                   "data '%s' has no labels; measuring accuracy needs them", lathe_dataset_get_spec (evaluation));
-      goto out_error;
-    }
   if (!(train = load_train_data (train_spec ? train_spec : TRAIN_DATA_DEFAULT, NULL, evaluation, &error)) ||
       !lathe_cli_apply_options (plan, &data, evaluation, &apply_options, &error))
     goto out_error;
 
-  eo.batch = (guint) data.batch;
-  eo.mean = (const float *) data.mean_values->data;
-  eo.std = (const float *) data.std_values->data;
-  eo.n_norm = data.mean_values->len;
+  lathe_cli_eval_options (&data, &eo);
   baseline_bytes = lathe_graph_stored_bytes (graph);
   if (!lathe_evaluate (graph, evaluation, &eo, NULL, lathe_cli_progress, "Baseline  ", NULL, &baseline, &error))
     goto out_error;
@@ -449,25 +350,21 @@ lathe_cli_distill (int    argc,
       !lathe_evaluate (result->applied->graph, evaluation, &eo, baseline.predictions, lathe_cli_progress,
                        "Evaluating", NULL, &measured, &error))
     goto out_error;
-  onnx_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, onnx);
-
-  out = lathe_pipeline_new ();
-  lathe_plan_free (out->plan);
-  out->plan = lathe_plan_copy (plan);
-  out->seed = plan->seed;
-  out->model_path = relative_to (outdir, argv[1]);
-  out->model_sha256 = g_strdup (lathe_model_get_sha256 (model));
-  out->data_spec = g_strdup (lathe_dataset_get_spec (evaluation));
-  for (guint i = 0; i < data.mean_values->len; i++)
-    {
-      g_array_append_val (out->mean, g_array_index (data.mean_values, float, i));
-      g_array_append_val (out->std, g_array_index (data.std_values, float, i));
-    }
-  out->data_sha256 = g_strdup (lathe_dataset_get_sha256 (evaluation));
   {
+    LatheArtifactSource as = {
+      outdir, argv[1], lathe_model_get_sha256 (model), evaluation,
+      data.mean_values, data.std_values, plan, NULL,
+    };
+    LatheArtifactMeasure am = {
+      result->applied, result->layers, onnx, "model.onnx", opset, notes,
+      lathe_metrics_accuracy (measured.metrics), lathe_metrics_accuracy (baseline.metrics),
+      lathe_metrics_fidelity (measured.metrics), baseline_bytes, measured.n_samples,
+    };
+    const char *protected_paths[] = { argv[1], NULL };
     /* a file spec is recorded relative to the artifact, like the model */
     const char *ts = lathe_dataset_get_spec (train);
     g_autofree char *rel = NULL;
+
     if (!g_str_has_prefix (ts, "fashion-mnist"))
       {
         const char *colon = strchr (ts, ':');
@@ -476,34 +373,16 @@ lathe_cli_distill (int    argc,
         g_string_append_len (spec, ts, colon ? colon - ts + 1 : 0);
         for (guint i = 0; files[i]; i++)
           {
-            g_autofree char *r = relative_to (outdir, files[i]);
+            g_autofree char *r = lathe_artifact_relative_path (outdir, files[i]);
             g_string_append_printf (spec, "%s%s", i ? "," : "", r);
           }
         rel = g_string_free (spec, FALSE);
       }
+    out = lathe_artifact_pipeline_new (&as, &am);
     out->training = lathe_train_options_to_json (&o, rel ? rel : ts, lathe_dataset_get_sha256 (train));
-  }
-  out->has_results = TRUE;
-  out->results.accuracy = lathe_metrics_accuracy (measured.metrics);
-  out->results.baseline_accuracy = lathe_metrics_accuracy (baseline.metrics);
-  out->results.fidelity = lathe_metrics_fidelity (measured.metrics);
-  out->results.size_bytes = (gint64) result->applied->packed_bytes;
-  out->results.baseline_size_bytes = (gint64) baseline_bytes;
-  out->results.file_size_bytes = (gint64) g_bytes_get_size (onnx);
-  out->results.model_sha256 = g_strdup (onnx_sha256);
-  pipeline_text = lathe_pipeline_to_json (out);
-  report = report_markdown (argv[1], lathe_dataset_get_spec (evaluation), lathe_dataset_get_spec (train), &o, result,
-                            out->results.baseline_accuracy, out->results.accuracy, out->results.fidelity,
-                            baseline_bytes, onnx, opset, notes);
-
-  {
-    const char *names[] = { "pipeline.json", "model.onnx", "report.md" };
-    g_autoptr(GBytes) b_pipeline = g_bytes_new (pipeline_text, strlen (pipeline_text));
-    g_autoptr(GBytes) b_report = g_bytes_new (report, strlen (report));
-    GBytes *contents[] = { b_pipeline, onnx, b_report };
-    const char *protected_paths[] = { argv[1], NULL };
-
-    if (!lathe_artifact_write (outdir, force, protected_paths, names, contents, 3, &error))
+    pipeline_text = lathe_pipeline_to_json (out);
+    report = lathe_artifact_training_report (&as, &am, ts, &o, result);
+    if (!lathe_artifact_build_write (outdir, force, protected_paths, pipeline_text, &am, report, &error))
       goto out_error;
   }
 
@@ -524,16 +403,7 @@ lathe_cli_distill (int    argc,
         json_builder_add_null_value (b);
       else
         json_builder_add_double_value (b, result->untrained_accuracy);
-      json_builder_set_member_name (b, "fidelity");
-      json_builder_add_double_value (b, out->results.fidelity);
-      json_builder_set_member_name (b, "size_bytes");
-      json_builder_add_int_value (b, out->results.size_bytes);
-      json_builder_set_member_name (b, "baseline_size_bytes");
-      json_builder_add_int_value (b, out->results.baseline_size_bytes);
-      json_builder_set_member_name (b, "file_size_bytes");
-      json_builder_add_int_value (b, out->results.file_size_bytes);
-      json_builder_set_member_name (b, "model_sha256");
-      json_builder_add_string_value (b, out->results.model_sha256);
+      lathe_cli_json_results (b, out);
       json_builder_set_member_name (b, "steps");
       json_builder_add_int_value (b, (gint64) result->steps);
       json_builder_set_member_name (b, "samples_per_second");
@@ -570,9 +440,7 @@ lathe_cli_distill (int    argc,
                (double) baseline_bytes / MAX (result->applied->packed_bytes, 1));
       if (!isnan (result->untrained_accuracy))
         g_print ("Untrained %.4f (evaluation subset)\n", result->untrained_accuracy);
-      g_print ("Accuracy  %.4f → %.4f (%+.2f points)\n", out->results.baseline_accuracy,
-               out->results.accuracy, 100 * (out->results.accuracy - out->results.baseline_accuracy));
-      g_print ("Fidelity  %.4f\n", out->results.fidelity);
+      lathe_cli_print_results (out);
     }
   status = LATHE_EXIT_OK;
   goto out_status;

@@ -69,16 +69,9 @@ lathe_cli_eval (int    argc,
   g_option_context_set_summary (context,
     "Measure a model's top-1 and top-5 accuracy on a labelled data set — as it is, or\n"
     "compressed by the plan flags, beside the original's accuracy and size.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
 
   t0 = g_get_monotonic_time ();
   if (!(model = lathe_model_new_from_file (argv[1], NULL, &error)) ||
@@ -111,11 +104,7 @@ lathe_cli_eval (int    argc,
   else if (!(onnx = lathe_onnx_serialize (graph, NULL, &error)))
     goto out_error;
 
-  options.batch = (guint) data.batch;
-  options.limit = (guint) data.limit;
-  options.mean = (const float *) data.mean_values->data;
-  options.std = (const float *) data.std_values->data;
-  options.n_norm = data.mean_values->len;
+  lathe_cli_eval_options (&data, &options);
 
   if (applied != NULL &&
       !lathe_evaluate (graph, dataset, &options, NULL, lathe_cli_progress, "Baseline  ", NULL,
@@ -298,16 +287,9 @@ lathe_cli_run (int    argc,
   g_option_context_set_summary (context,
     "Run a model — as it is, or compressed by the plan flags — on an NPY input and write its\n"
     "first output as float32 NPY.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  lathe_cli_data_add_options (&data, context);
-  lathe_cli_plan_add_options (&plan_flags, context);
-  if (!lathe_cli_parse (context, &argc, &argv, &status))
+  if (!lathe_cli_parse_one (context, entries, &data, &plan_flags, "expected one MODEL.onnx",
+                            &argc, &argv, &status))
     goto out_status;
-  if (argc != 2)
-    {
-      status = lathe_cli_usage_error (context, "expected one MODEL.onnx");
-      goto out_status;
-    }
   if (input_path == NULL || output_path == NULL)
     {
       status = lathe_cli_usage_error (context, "--input and --output are required");

@@ -144,6 +144,61 @@ lathe_cli_data_load (LatheCliData  *data,
   return lathe_dataset_new_from_spec (data->spec ? data->spec : "fashion-mnist", NULL, error);
 }
 
+LatheDataset *
+lathe_cli_data_load_labelled (LatheCliData  *data,
+                              LatheModel    *model,
+                              GError       **error)
+{
+  g_autoptr(LatheDataset) dataset = lathe_cli_data_load (data, model, error);
+
+  if (dataset == NULL)
+    return NULL;
+  if (!lathe_dataset_has_labels (dataset))
+    {
+      g_set_error (error, LATHE_DATA_ERROR, LATHE_DATA_ERROR_MISMATCH,
+                   "data '%s' has no labels; measuring accuracy needs them",
+                   lathe_dataset_get_spec (dataset));
+      return NULL;
+    }
+  return g_steal_pointer (&dataset);
+}
+
+void
+lathe_cli_eval_options (const LatheCliData *data,
+                        LatheEvalOptions   *options)
+{
+  memset (options, 0, sizeof *options);
+  options->batch = (guint) data->batch;
+  options->limit = (guint) data->limit;
+  options->mean = (const float *) data->mean_values->data;
+  options->std = (const float *) data->std_values->data;
+  options->n_norm = data->mean_values->len;
+}
+
+void
+lathe_cli_json_results (JsonBuilder         *b,
+                        const LathePipeline *p)
+{
+  json_builder_set_member_name (b, "fidelity");
+  json_builder_add_double_value (b, p->results.fidelity);
+  json_builder_set_member_name (b, "size_bytes");
+  json_builder_add_int_value (b, p->results.size_bytes);
+  json_builder_set_member_name (b, "baseline_size_bytes");
+  json_builder_add_int_value (b, p->results.baseline_size_bytes);
+  json_builder_set_member_name (b, "file_size_bytes");
+  json_builder_add_int_value (b, p->results.file_size_bytes);
+  json_builder_set_member_name (b, "model_sha256");
+  json_builder_add_string_value (b, p->results.model_sha256);
+}
+
+void
+lathe_cli_print_results (const LathePipeline *p)
+{
+  g_print ("Accuracy  %.4f → %.4f (%+.2f points)\n", p->results.baseline_accuracy,
+           p->results.accuracy, 100 * (p->results.accuracy - p->results.baseline_accuracy));
+  g_print ("Fidelity  %.4f\n", p->results.fidelity);
+}
+
 int
 lathe_cli_fail (const GError *error)
 {
@@ -189,6 +244,30 @@ lathe_cli_parse (GOptionContext   *context,
     {
       g_printerr ("lathe-cli: %s\n", error->message);
       *status = LATHE_EXIT_USAGE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lathe_cli_parse_one (GOptionContext      *context,
+                     const GOptionEntry  *entries,
+                     LatheCliData        *data,
+                     LatheCliPlan        *plan_flags,
+                     const char          *expected,
+                     int                 *argc,
+                     char              ***argv,
+                     int                 *status)
+{
+  g_option_context_add_main_entries (context, entries, NULL);
+  lathe_cli_data_add_options (data, context);
+  if (plan_flags != NULL)
+    lathe_cli_plan_add_options (plan_flags, context);
+  if (!lathe_cli_parse (context, argc, argv, status))
+    return FALSE;
+  if (*argc != 2)
+    {
+      *status = lathe_cli_usage_error (context, "%s", expected);
       return FALSE;
     }
   return TRUE;

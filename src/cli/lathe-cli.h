@@ -75,6 +75,20 @@ gboolean       lathe_cli_plan_set_key     (LatheLayerSettings *s,
                                            GError         **error);
 
 
+/* lathe_cli_data_load() for measuring accuracy: data without labels is
+ * an error naming it. */
+LatheDataset  *lathe_cli_data_load_labelled (LatheCliData *data,
+                                             LatheModel   *model,
+                                             GError      **error);
+/* Evaluation options from the data flags (after lathe_cli_data_load()). */
+void           lathe_cli_eval_options     (const LatheCliData *data,
+                                           LatheEvalOptions   *options);
+/* An artifact's recorded results: the "fidelity" … "model_sha256" members
+ * of --json, and the Accuracy and Fidelity lines of the text output. */
+void           lathe_cli_json_results     (JsonBuilder         *b,
+                                           const LathePipeline *p);
+void           lathe_cli_print_results    (const LathePipeline *p);
+
 /* Options for applying `plan`: loads its calibration data when width
  * ranks by activations (normalised like the evaluation data, which it
  * must not be). Clear with lathe_cli_apply_options_clear(). */
@@ -92,6 +106,19 @@ int            lathe_cli_usage_error      (GOptionContext  *context,
                                            const char      *format,
                                            ...) G_GNUC_PRINTF (2, 3);
 gboolean       lathe_cli_parse            (GOptionContext  *context,
+                                           int             *argc,
+                                           char          ***argv,
+                                           int             *status);
+
+/* The common start of a command on one file: adds `entries`, the data
+ * flags and (non-NULL `plan_flags`) the plan flags, parses, and wants one
+ * argument (`expected` names it otherwise). FALSE when the command ends
+ * here (a usage error), with *status its exit status. */
+gboolean       lathe_cli_parse_one        (GOptionContext  *context,
+                                           const GOptionEntry *entries,
+                                           LatheCliData    *data,
+                                           LatheCliPlan    *plan_flags,
+                                           const char      *expected,
                                            int             *argc,
                                            char          ***argv,
                                            int             *status);
