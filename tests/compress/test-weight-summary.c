@@ -75,6 +75,25 @@ summarise (Fixture            *f,
   return s;
 }
 
+/* lathe_weight_summary_new() refuses: the error, for the caller to check
+ * what it names. */
+static GError *
+refused (Fixture            *f,
+         const LathePlan    *plan,
+         const LatheApplied *a,
+         const char         *layer,
+         guint               n_bins,
+         gssize              scale_index)
+{
+  GError *error = NULL;
+  LatheWeightSummary *s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL,
+                                                    a, layer, n_bins, scale_index, &error);
+
+  g_assert_null (s);
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  return error;
+}
+
 static const LatheTensor *
 weight_of (Fixture            *f,
            const LatheApplied *a,
@@ -190,7 +209,6 @@ test_channel_levels (Fixture       *f,
   g_autoptr(LatheWeightSummary) s = NULL;
   g_autoptr(LatheWeightSummary) s0 = NULL;
   g_autoptr(GError) error = NULL;
-  LatheWeightSummary *bad;
   const LatheTensor *w;
   g_autoptr(GArray) row_values = NULL;
   double width = 0;
@@ -221,10 +239,7 @@ test_channel_levels (Fixture       *f,
   g_assert_cmpuint (s0->scope_row, ==, 0);
   g_assert_cmpfloat (s0->clip_hi - s0->clip_lo, <=, s->clip_hi - s->clip_lo);
 
-  bad = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc2.weight",
-                                  16, 100, &error);
-  g_assert_null (bad);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc2.weight", 16, 100);
   g_assert_nonnull (strstr (error->message, "fc2.weight"));
 }
 
@@ -443,13 +458,9 @@ test_narrowed (Fixture       *f,
    * its calibration options */
   {
     g_autoptr(GError) error = NULL;
-    LatheWeightSummary *s;
 
     plan->activation_importance = TRUE;
-    s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc2.weight",
-                                  16, -1, &error);
-    g_assert_null (s);
-    g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+    error = refused (f, plan, a, "fc2.weight", 16, -1);
     g_assert_nonnull (strstr (error->message, "fc2.weight"));
   }
 }
@@ -461,21 +472,14 @@ test_errors (Fixture       *f,
   g_autoptr(LathePlan) plan = lathe_plan_new ();
   g_autoptr(LatheApplied) a = NULL;
   g_autoptr(GError) error = NULL;
-  LatheWeightSummary *s;
 
   a = apply (f, plan);
-  s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc9.weight",
-                                16, -1, &error);
-  g_assert_null (s);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc9.weight", 16, -1);
   g_assert_nonnull (strstr (error->message, "fc9.weight"));
   g_assert_nonnull (strstr (error->message, "fc1.weight"));   /* names the ones there are */
   g_clear_error (&error);
 
-  s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc1.weight",
-                                0, -1, &error);
-  g_assert_null (s);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc1.weight", 0, -1);
 }
 
 int
