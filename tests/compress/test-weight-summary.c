@@ -128,6 +128,17 @@ distinct (const float *data,
   return out;
 }
 
+/* How many weights the histogram counts. */
+static guint64
+binned (const LatheWeightSummary *s)
+{
+  guint64 total = 0;
+
+  for (guint b = 0; b < s->n_bins; b++)
+    total += s->counts[b];
+  return total;
+}
+
 static void
 assert_levels_are (const LatheWeightSummary *s,
                    GArray                   *values)
@@ -176,10 +187,7 @@ test_uniform_tensor_3bit (Fixture       *f,
     total += s->level_counts[i];
   g_assert_cmpuint (total, ==, w->n);
   /* the histogram counts every weight once */
-  total = 0;
-  for (guint b = 0; b < s->n_bins; b++)
-    total += s->counts[b];
-  g_assert_cmpuint (total, ==, w->n);
+  g_assert_cmpuint (binned (s), ==, w->n);
   g_assert_true (isnan (s->threshold));
   g_assert_cmpuint (s->n_pruned, ==, 0);
 }
@@ -387,7 +395,6 @@ test_folded (Fixture       *f,
   g_autoptr(GArray) values = NULL;
   const LatheLayerResult *r = NULL;
   const LatheTensor *w;
-  guint64 total = 0;
 
   plan->defaults.bits = 3;
   plan->defaults.granularity = LATHE_GRANULARITY_TENSOR;
@@ -402,9 +409,7 @@ test_folded (Fixture       *f,
 
   s = summarise (f, plan, a, "conv2.weight", -1);
   w = weight_of (f, a, "conv2.weight");
-  for (guint b = 0; b < s->n_bins; b++)
-    total += s->counts[b];
-  g_assert_cmpuint (total, ==, w->n);
+  g_assert_cmpuint (binned (s), ==, w->n);
   /* pruning's own count: 30 % of 2400 */
   g_assert_cmpuint (s->n_pruned, ==, (guint64) llround (r->sparsity * w->n));
   g_assert_cmpfloat (s->threshold, >, 0);
@@ -440,14 +445,11 @@ test_narrowed (Fixture       *f,
     {
       g_autoptr(LatheWeightSummary) s = summarise (f, plan, a, names[k], -1);
       const LatheLayerResult *r = g_ptr_array_index (a->results, lathe_layers_index (f->layers, names[k]));
-      guint64 total = 0;
 
       g_assert_cmpstr (r->name, ==, names[k]);
       g_assert_cmpuint (s->rows, ==, r->rows);
       g_assert_cmpuint (s->cols, ==, r->cols);
-      for (guint b = 0; b < s->n_bins; b++)
-        total += s->counts[b];
-      g_assert_cmpuint (total, ==, (guint64) r->rows * r->cols);
+      g_assert_cmpuint (binned (s), ==, (guint64) r->rows * r->cols);
       g_assert_cmpuint (s->n_pruned, ==, (guint64) llround (r->sparsity * r->rows * r->cols));
       g_assert_cmpfloat (s->threshold, >, 0);
     }
