@@ -5,7 +5,7 @@
  * not a LatheWindow: running the main loop until something holds, finding
  * a slider by its accessible name, and rendering a widget to PNG. */
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #ifndef WAIT_SECONDS
 #define WAIT_SECONDS 120
@@ -87,4 +87,22 @@ save_png (GtkWidget  *widget,
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("rendered to %s", path);
   g_object_unref (paintable);
+}
+
+/* gtk_test_init() and libadwaita, with animations off (screenshots show
+ * the end state of a change, not a crossfade) and the app's style sheet,
+ * which LatheApplication would load. */
+G_GNUC_UNUSED static void
+app_test_init (int    *argc,
+               char ***argv)
+{
+  g_autoptr(GtkCssProvider) css = NULL;
+
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 }

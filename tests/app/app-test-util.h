@@ -2,8 +2,8 @@
 #pragma once
 
 /* What the in-process window tests share: waiting for the worker while the
- * main loop runs, finding widgets as a person would (by accessible name),
- * and rendering a widget to PNG. */
+ * main loop runs and finding layers by name; what needs no LatheWindow
+ * (draining, scales by accessible name, PNGs) is in app-test-display.h. */
 
 #include <string.h>
 

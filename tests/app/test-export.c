@@ -829,16 +829,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GtkCssProvider) css = NULL;
-
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  /* screenshots show the end state of a page change, not a crossfade */
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  app_test_init (&argc, &argv);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/lathe/app/export/form", test_form);
