@@ -394,24 +394,6 @@ render_plane_full (int         current,
                    int         hover,
                    gboolean    dark,
                    GArray     *hits,
-                   const char *name);
-
-static cairo_surface_t *
-render_plane (int             current,
-              gboolean        dark,
-              GArray         *hits,
-              const char     *name)
-{
-  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
-}
-
-static cairo_surface_t *
-render_plane_full (int         current,
-                   int         selected,
-                   gboolean    focused,
-                   int         hover,
-                   gboolean    dark,
-                   GArray     *hits,
                    const char *name)
 {
   cairo_surface_t *surface = new_surface (W, H);
@@ -425,6 +407,15 @@ render_plane_full (int         current,
   cairo_destroy (cr);
   maybe_write (surface, name);
   return surface;
+}
+
+static cairo_surface_t *
+render_plane (int             current,
+              gboolean        dark,
+              GArray         *hits,
+              const char     *name)
+{
+  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
 }
 
 static Pixel
