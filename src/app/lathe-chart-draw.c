@@ -292,6 +292,23 @@ crisp_line (cairo_t *cr,
   cairo_line_to (cr, x1, y1);
 }
 
+/* A horizontal grid line at `y` across the plot, labelled on its left. */
+static void
+grid_row (cairo_t                 *cr,
+          const LatheChartPalette *p,
+          const LatheChartRect    *plot,
+          double                   y,
+          double                   value,
+          double                   step)
+{
+  g_autofree char *label = format_step (value, step);
+
+  set_color (cr, &p->grid);
+  crisp_line (cr, plot->x, y, plot->x + plot->width, y);
+  cairo_stroke (cr);
+  draw_text (cr, p, &p->dim_text, 0.9, FALSE, label, plot->x - 6, y, ALIGN_END, ALIGN_CENTER);
+}
+
 static void
 hits_reset (GArray *hits)
 {
@@ -513,13 +530,7 @@ lathe_chart_draw_plane (cairo_t                 *cr,
   /* Grid and tick labels. */
   cairo_set_line_width (cr, 1);
   for (double v = amin; v <= amax + ystep * 1e-6; v += ystep)
-    {
-      g_autofree char *label = format_step (v, ystep);
-      set_color (cr, &p->grid);
-      crisp_line (cr, plot.x, PY (v), plot.x + plot.width, PY (v));
-      cairo_stroke (cr);
-      draw_text (cr, p, &p->dim_text, 0.9, FALSE, label, plot.x - 6, PY (v), ALIGN_END, ALIGN_CENTER);
-    }
+    grid_row (cr, p, &plot, PY (v), v, ystep);
   xticks = log_ticks (bmin, bmax);
   for (guint i = 0; i < xticks->len; i++)
     {
@@ -793,13 +804,7 @@ lathe_chart_draw_histogram (cairo_t                  *cr,
   /* Grid. */
   cairo_set_line_width (cr, 1);
   for (double v = 0; v <= ymax + 1e-9; v += ystep)
-    {
-      g_autofree char *label = format_step (v, ystep);
-      set_color (cr, &p->grid);
-      crisp_line (cr, plot.x, PY (v), plot.x + plot.width, PY (v));
-      cairo_stroke (cr);
-      draw_text (cr, p, &p->dim_text, 0.9, FALSE, label, plot.x - 6, PY (v), ALIGN_END, ALIGN_CENTER);
-    }
+    grid_row (cr, p, &plot, PY (v), v, ystep);
   for (double v = ceil (xmin / xstep) * xstep; v <= xmax; v += xstep)
     {
       g_autofree char *label = format_step (v, xstep);

@@ -45,10 +45,29 @@ _lathe_chart_style_watch (GtkWidget *widget)
   g_signal_connect_object (style, "notify::high-contrast", G_CALLBACK (style_changed), widget, G_CONNECT_SWAPPED);
 }
 
+typedef struct {
+  GtkWidget           *widget;
+  LatheChartPaintFunc  paint;
+  gboolean             live;
+} Painting;
+
+static void
+paint_cb (cairo_t  *cr,
+          int       width,
+          int       height,
+          gpointer  user_data)
+{
+  const Painting *p = user_data;
+  g_auto(LatheChartPalette) palette = { 0 };
+
+  _lathe_chart_style_init (p->widget, &palette);
+  p->paint (p->widget, cr, width, height, &palette, p->live);
+}
+
 void
-_lathe_chart_snapshot (GtkWidget          *widget,
-                       GtkSnapshot        *snapshot,
-                       LatheChartDrawFunc  draw)
+_lathe_chart_snapshot (GtkWidget           *widget,
+                       GtkSnapshot         *snapshot,
+                       LatheChartPaintFunc  paint)
 {
   int width = gtk_widget_get_width (widget);
   int height = gtk_widget_get_height (widget);
@@ -57,25 +76,96 @@ _lathe_chart_snapshot (GtkWidget          *widget,
   if (width <= 0 || height <= 0)
     return;
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  draw (cr, width, height, widget);
+  paint_cb (cr, width, height, &(Painting) { widget, paint, TRUE });
   cairo_destroy (cr);
 }
 
 gboolean
-_lathe_chart_save (GtkWidget          *widget,
-                   GFile              *file,
-                   LatheChartFormat    format,
-                   int                 width,
-                   int                 height,
-                   LatheChartDrawFunc  draw,
-                   GError            **error)
+_lathe_chart_save (GtkWidget           *widget,
+                   GFile               *file,
+                   LatheChartFormat     format,
+                   int                  width,
+                   int                  height,
+                   LatheChartPaintFunc  paint,
+                   GError             **error)
 {
   if (gtk_widget_get_width (widget) > 0 && gtk_widget_get_height (widget) > 0)
     {
       width = gtk_widget_get_width (widget);
       height = gtk_widget_get_height (widget);
     }
-  return lathe_chart_save (file, format, width, height, draw, widget, error);
+  return lathe_chart_save (file, format, width, height, paint_cb, &(Painting) { widget, paint, FALSE }, error);
+}
+
+static void
+hover_set (GtkEventController *controller,
+           LatheChartHover    *hover,
+           int                 index)
+{
+  if (index != hover->hover)
+    {
+      hover->hover = index;
+      gtk_widget_queue_draw (gtk_event_controller_get_widget (controller));
+    }
+}
+
+static void
+motion (GtkEventControllerMotion *controller,
+        double                    x,
+        double                    y,
+        LatheChartHover          *hover)
+{
+  hover_set (GTK_EVENT_CONTROLLER (controller), hover, hover->hit (hover->hits, x, y));
+}
+
+static void
+leave (GtkEventControllerMotion *controller,
+       LatheChartHover          *hover)
+{
+  hover_set (GTK_EVENT_CONTROLLER (controller), hover, -1);
+}
+
+void
+_lathe_chart_init (GtkWidget         *widget,
+                   LatheChartHover   *hover,
+                   LatheChartHitFunc  hit,
+                   GCallback          query_tooltip)
+{
+  GtkEventController *motion_controller = gtk_event_controller_motion_new ();
+
+  hover->hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
+  hover->hover = -1;
+  hover->hit = hit != NULL ? hit : _lathe_chart_hit;
+  gtk_widget_set_has_tooltip (widget, TRUE);
+  g_signal_connect (widget, "query-tooltip", query_tooltip, NULL);
+  /* `hover` lives inside the widget, which outlives its controllers. */
+  g_signal_connect (motion_controller, "motion", G_CALLBACK (motion), hover);
+  g_signal_connect (motion_controller, "leave", G_CALLBACK (leave), hover);
+  gtk_widget_add_controller (widget, motion_controller);
+  _lathe_chart_style_watch (widget);
+}
+
+void
+_lathe_chart_hover_reset (LatheChartHover *hover)
+{
+  hover->hover = -1;
+  g_array_set_size (hover->hits, 0);
+}
+
+void
+_lathe_chart_hover_clear (LatheChartHover *hover)
+{
+  g_clear_pointer (&hover->hits, g_array_unref);
+}
+
+void
+_lathe_chart_set_description (GtkWidget  *widget,
+                              char      **description,
+                              GString    *out)
+{
+  g_free (*description);
+  *description = g_string_free (out, FALSE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, *description, -1);
 }
 
 int

@@ -57,6 +57,14 @@ static GParamSpec *properties[N_PROPS];
 
 enum { ROW_SIZE, ROW_ACCURACY, ROW_MACS };
 
+/* The template's ids of header[row][column] and accuracy_note[column]. */
+static const char * const header_ids[3][3] = {
+  [ROW_SIZE]     = { "pinned_size_label", "current_size_label", "size_change_label" },
+  [ROW_ACCURACY] = { "pinned_accuracy_label", "current_accuracy_label", "accuracy_change_label" },
+  [ROW_MACS]     = { "pinned_macs_label", "current_macs_label", "macs_change_label" },
+};
+static const char * const note_ids[2] = { "pinned_accuracy_note", "current_accuracy_note" };
+
 /* ---------------------------------------------------------------------- */
 /* Formatting                                                              */
 
@@ -293,28 +301,15 @@ lathe_compare_pane_class_init (LatheComparePaneClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, empty_page);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, notice);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, notice_label);
-  gtk_widget_class_bind_template_child_full (widget_class, "pinned_size_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_SIZE][0]));
-  gtk_widget_class_bind_template_child_full (widget_class, "current_size_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_SIZE][1]));
-  gtk_widget_class_bind_template_child_full (widget_class, "size_change_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_SIZE][2]));
-  gtk_widget_class_bind_template_child_full (widget_class, "pinned_accuracy_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_ACCURACY][0]));
-  gtk_widget_class_bind_template_child_full (widget_class, "current_accuracy_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_ACCURACY][1]));
-  gtk_widget_class_bind_template_child_full (widget_class, "accuracy_change_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_ACCURACY][2]));
-  gtk_widget_class_bind_template_child_full (widget_class, "pinned_macs_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_MACS][0]));
-  gtk_widget_class_bind_template_child_full (widget_class, "current_macs_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_MACS][1]));
-  gtk_widget_class_bind_template_child_full (widget_class, "macs_change_label", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, header[ROW_MACS][2]));
-  gtk_widget_class_bind_template_child_full (widget_class, "pinned_accuracy_note", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, accuracy_note[0]));
-  gtk_widget_class_bind_template_child_full (widget_class, "current_accuracy_note", FALSE,
-                                             G_STRUCT_OFFSET (LatheComparePane, accuracy_note[1]));
+  for (guint r = 0; r < G_N_ELEMENTS (header_ids); r++)
+    for (guint c = 0; c < G_N_ELEMENTS (header_ids[r]); c++)
+      gtk_widget_class_bind_template_child_full (widget_class, header_ids[r][c], FALSE,
+                                                 G_STRUCT_OFFSET (LatheComparePane, header[0][0]) +
+                                                 (r * G_N_ELEMENTS (header_ids[r]) + c) * sizeof (GtkLabel *));
+  for (guint c = 0; c < G_N_ELEMENTS (note_ids); c++)
+    gtk_widget_class_bind_template_child_full (widget_class, note_ids[c], FALSE,
+                                               G_STRUCT_OFFSET (LatheComparePane, accuracy_note[0]) +
+                                               c * sizeof (GtkLabel *));
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, layer_grid);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, layers_same_label);
   gtk_widget_class_bind_template_child (widget_class, LatheComparePane, class_grid);

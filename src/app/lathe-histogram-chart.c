@@ -11,51 +11,31 @@ struct _LatheHistogramChart {
   GtkWidget           parent_instance;
 
   LatheWeightSummary *summary;
-  GArray             *hits;       /* LatheChartRect per bin, from the last draw */
-  int                 hover;
+  LatheChartHover     hover;      /* hits: a LatheChartRect per bin */
   char               *description;
 };
 
 G_DEFINE_FINAL_TYPE (LatheHistogramChart, lathe_histogram_chart, GTK_TYPE_WIDGET)
 
 static void
-draw_with (LatheHistogramChart *self,
-           cairo_t             *cr,
-           int                  width,
-           int                  height,
-           int                  hover,
-           GArray              *hits)
+paint (GtkWidget               *widget,
+       cairo_t                 *cr,
+       int                      width,
+       int                      height,
+       const LatheChartPalette *palette,
+       gboolean                 live)
 {
-  g_auto(LatheChartPalette) palette = { 0 };
+  LatheHistogramChart *self = LATHE_HISTOGRAM_CHART (widget);
 
-  _lathe_chart_style_init (GTK_WIDGET (self), &palette);
-  lathe_chart_draw_histogram (cr, width, height, &palette, self->summary, hover, NULL, hits);
-}
-
-static void
-draw (cairo_t  *cr,
-      int       width,
-      int       height,
-      gpointer  user_data)
-{
-  LatheHistogramChart *self = LATHE_HISTOGRAM_CHART (user_data);
-  draw_with (self, cr, width, height, self->hover, self->hits);
-}
-
-static void
-draw_export (cairo_t  *cr,
-             int       width,
-             int       height,
-             gpointer  user_data)
-{
-  draw_with (LATHE_HISTOGRAM_CHART (user_data), cr, width, height, -1, NULL);
+  lathe_chart_draw_histogram (cr, width, height, palette, self->summary,
+                              live ? self->hover.hover : -1, NULL, live ? self->hover.hits : NULL);
 }
 
 static void
 lathe_histogram_chart_snapshot (GtkWidget   *widget,
                                 GtkSnapshot *snapshot)
 {
-  _lathe_chart_snapshot (widget, snapshot, draw);
+  _lathe_chart_snapshot (widget, snapshot, paint);
 }
 
 static void
@@ -108,35 +88,7 @@ update_description (LatheHistogramChart *self)
                                   s->n_pruned);
         }
     }
-  g_free (self->description);
-  self->description = g_string_free (g_steal_pointer (&out), FALSE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
-}
-
-static void
-motion (GtkEventControllerMotion *controller,
-        double                    x,
-        double                    y,
-        LatheHistogramChart      *self)
-{
-  int index = _lathe_chart_hit (self->hits, x, y);
-
-  if (index != self->hover)
-    {
-      self->hover = index;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
-
-static void
-leave (GtkEventControllerMotion *controller,
-       LatheHistogramChart      *self)
-{
-  if (self->hover != -1)
-    {
-      self->hover = -1;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
+  _lathe_chart_set_description (GTK_WIDGET (self), &self->description, g_steal_pointer (&out));
 }
 
 static gboolean
@@ -149,7 +101,7 @@ query_tooltip (GtkWidget  *widget,
 {
   LatheHistogramChart *self = LATHE_HISTOGRAM_CHART (widget);
   const LatheWeightSummary *s = self->summary;
-  int b = _lathe_chart_hit (self->hits, x, y);
+  int b = _lathe_chart_hit (self->hover.hits, x, y);
   g_autofree char *text = NULL;
   double w0, w1;
 
@@ -171,7 +123,7 @@ lathe_histogram_chart_finalize (GObject *object)
   LatheHistogramChart *self = LATHE_HISTOGRAM_CHART (object);
 
   g_clear_pointer (&self->summary, lathe_weight_summary_free);
-  g_clear_pointer (&self->hits, g_array_unref);
+  _lathe_chart_hover_clear (&self->hover);
   g_clear_pointer (&self->description, g_free);
   G_OBJECT_CLASS (lathe_histogram_chart_parent_class)->finalize (object);
 }
@@ -192,18 +144,7 @@ lathe_histogram_chart_class_init (LatheHistogramChartClass *klass)
 static void
 lathe_histogram_chart_init (LatheHistogramChart *self)
 {
-  GtkWidget *widget = GTK_WIDGET (self);
-  GtkEventController *motion_controller = gtk_event_controller_motion_new ();
-
-  self->hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
-  self->hover = -1;
-  gtk_widget_set_has_tooltip (widget, TRUE);
-  g_signal_connect (widget, "query-tooltip", G_CALLBACK (query_tooltip), NULL);
-  g_signal_connect (motion_controller, "motion", G_CALLBACK (motion), self);
-  g_signal_connect (motion_controller, "leave", G_CALLBACK (leave), self);
-  gtk_widget_add_controller (widget, motion_controller);
-  _lathe_chart_style_watch (widget);
-
+  _lathe_chart_init (GTK_WIDGET (self), &self->hover, NULL, G_CALLBACK (query_tooltip));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Weights of the selected layer"), -1);
   update_description (self);
@@ -224,8 +165,7 @@ lathe_histogram_chart_set_summary (LatheHistogramChart *self,
   if (self->summary != summary)
     g_clear_pointer (&self->summary, lathe_weight_summary_free);
   self->summary = summary;
-  self->hover = -1;
-  g_array_set_size (self->hits, 0);
+  _lathe_chart_hover_reset (&self->hover);
   update_description (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -251,5 +191,5 @@ lathe_histogram_chart_save (LatheHistogramChart  *self,
                             GError              **error)
 {
   g_return_val_if_fail (LATHE_IS_HISTOGRAM_CHART (self), FALSE);
-  return _lathe_chart_save (GTK_WIDGET (self), file, format, 640, 320, draw_export, error);
+  return _lathe_chart_save (GTK_WIDGET (self), file, format, 640, 320, paint, error);
 }

@@ -212,17 +212,31 @@ params_changed_cb (LatheLayerItem *item,
   gtk_label_set_label (label, lathe_layer_item_get_params (item));
 }
 
+typedef void (*LabelChanged) (LatheLayerItem *item,
+                              GParamSpec     *pspec,
+                              GtkLabel       *label);
+
+/* Fills the cell's label through `changed` now and whenever `notify`
+ * ("notify::<property>") fires; cell_unbind_cb() undoes it. */
 static void
-params_bind_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *list_item,
-                LatheLayerTable          *self)
+label_bind (GtkListItem  *list_item,
+            const char   *notify,
+            LabelChanged  changed)
 {
   LatheLayerItem *item = gtk_list_item_get_item (list_item);
   GtkWidget *label = gtk_list_item_get_child (list_item);
 
   g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
-  g_signal_connect_object (item, "notify::params", G_CALLBACK (params_changed_cb), label, 0);
-  params_changed_cb (item, NULL, GTK_LABEL (label));
+  g_signal_connect_object (item, notify, G_CALLBACK (changed), label, 0);
+  changed (item, NULL, GTK_LABEL (label));
+}
+
+static void
+params_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                LatheLayerTable          *self)
+{
+  label_bind (list_item, "notify::params", params_changed_cb);
 }
 
 static void
@@ -262,13 +276,9 @@ sqnr_bind_cb (GtkSignalListItemFactory *factory,
               GtkListItem              *list_item,
               LatheLayerTable          *self)
 {
-  LatheLayerItem *item = gtk_list_item_get_item (list_item);
-  GtkWidget *label = gtk_list_item_get_child (list_item);
-
-  gtk_widget_set_tooltip_text (label, _("Signal-to-noise ratio of the compressed weights against the original ones"));
-  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
-  g_signal_connect_object (item, "notify::sqnr", G_CALLBACK (sqnr_changed_cb), label, 0);
-  sqnr_changed_cb (item, NULL, GTK_LABEL (label));
+  gtk_widget_set_tooltip_text (gtk_list_item_get_child (list_item),
+                               _("Signal-to-noise ratio of the compressed weights against the original ones"));
+  label_bind (list_item, "notify::sqnr", sqnr_changed_cb);
 }
 
 static void
@@ -276,12 +286,7 @@ status_bind_cb (GtkSignalListItemFactory *factory,
                 GtkListItem              *list_item,
                 LatheLayerTable          *self)
 {
-  LatheLayerItem *item = gtk_list_item_get_item (list_item);
-  GtkWidget *label = gtk_list_item_get_child (list_item);
-
-  g_object_set_data (G_OBJECT (label), CELL_ITEM, item);
-  g_signal_connect_object (item, "notify::status", G_CALLBACK (status_changed_cb), label, 0);
-  status_changed_cb (item, NULL, GTK_LABEL (label));
+  label_bind (list_item, "notify::status", status_changed_cb);
 }
 
 /* Every bind that watches its item is undone the same way. */

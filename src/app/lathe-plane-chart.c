@@ -12,10 +12,9 @@ struct _LathePlaneChart {
   GtkWidget  parent_instance;
 
   GArray    *points;        /* LathePlanePoint */
-  GArray    *hits;          /* LatheChartRect, from the last draw */
   int        current;
   int        selected;
-  int        hover;
+  LatheChartHover hover;    /* hits: a LatheChartRect per point */
   char      *description;
 };
 
@@ -36,46 +35,30 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/* A saved image has no hover, selection or focus. */
 static void
-draw (cairo_t  *cr,
-      int       width,
-      int       height,
-      gpointer  user_data)
+paint (GtkWidget               *widget,
+       cairo_t                 *cr,
+       int                      width,
+       int                      height,
+       const LatheChartPalette *palette,
+       gboolean                 live)
 {
-  LathePlaneChart *self = LATHE_PLANE_CHART (user_data);
-  g_auto(LatheChartPalette) palette = { 0 };
+  LathePlaneChart *self = LATHE_PLANE_CHART (widget);
+  /* focused with nothing selected yet: the keys start from the current one */
+  int selected = self->selected >= 0 ? self->selected : self->current;
 
-  _lathe_chart_style_init (GTK_WIDGET (self), &palette);
-  lathe_chart_draw_plane (cr, width, height, &palette,
+  lathe_chart_draw_plane (cr, width, height, palette,
                           (const LathePlanePoint *) self->points->data, self->points->len,
-                          self->current,
-                          /* focused with nothing selected yet: the keys start from the current one */
-                          self->selected >= 0 ? self->selected : self->current,
-                          gtk_widget_has_focus (GTK_WIDGET (self)),
-                          self->hover, NULL, self->hits);
-}
-
-/* A saved image: no hover or focus, and the on-screen hit squares stay. */
-static void
-draw_export (cairo_t  *cr,
-             int       width,
-             int       height,
-             gpointer  user_data)
-{
-  LathePlaneChart *self = LATHE_PLANE_CHART (user_data);
-  g_auto(LatheChartPalette) palette = { 0 };
-
-  _lathe_chart_style_init (GTK_WIDGET (self), &palette);
-  lathe_chart_draw_plane (cr, width, height, &palette,
-                          (const LathePlanePoint *) self->points->data, self->points->len,
-                          self->current, -1, FALSE, -1, NULL, NULL);
+                          self->current, live ? selected : -1, live && gtk_widget_has_focus (widget),
+                          live ? self->hover.hover : -1, NULL, live ? self->hover.hits : NULL);
 }
 
 static void
 lathe_plane_chart_snapshot (GtkWidget   *widget,
                             GtkSnapshot *snapshot)
 {
-  _lathe_chart_snapshot (widget, snapshot, draw);
+  _lathe_chart_snapshot (widget, snapshot, paint);
 }
 
 static void
@@ -129,9 +112,7 @@ update_description (LathePlaneChart *self)
           g_string_append_printf (out, _("%s at %s"), size, acc);
         }
     }
-  g_free (self->description);
-  self->description = g_string_free (g_steal_pointer (&out), FALSE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
+  _lathe_chart_set_description (GTK_WIDGET (self), &self->description, g_steal_pointer (&out));
 }
 
 static void
@@ -152,16 +133,16 @@ activate_point (LathePlaneChart *self,
 
 /* The point whose centre is nearest to (x, y), within its hit square. */
 static int
-point_at (LathePlaneChart *self,
-          double           x,
-          double           y)
+point_at (GArray *hits,
+          double  x,
+          double  y)
 {
   double best = INFINITY;
   int found = -1;
 
-  for (guint i = 0; i < self->hits->len; i++)
+  for (guint i = 0; i < hits->len; i++)
     {
-      const LatheChartRect *r = &g_array_index (self->hits, LatheChartRect, i);
+      const LatheChartRect *r = &g_array_index (hits, LatheChartRect, i);
       double dx = x - (r->x + r->width / 2), dy = y - (r->y + r->height / 2);
       if (x >= r->x && x < r->x + r->width && y >= r->y && y < r->y + r->height && dx * dx + dy * dy < best)
         best = dx * dx + dy * dy, found = (int) i;
@@ -174,7 +155,7 @@ _lathe_plane_chart_press (LathePlaneChart *self,
                           double           x,
                           double           y)
 {
-  int index = point_at (self, x, y);
+  int index = point_at (self->hover.hits, x, y);
 
   gtk_widget_grab_focus (GTK_WIDGET (self));
   if (index < 0)
@@ -191,9 +172,9 @@ _lathe_plane_chart_get_point_position (LathePlaneChart *self,
 {
   const LatheChartRect *r;
 
-  if (index >= self->hits->len)
+  if (index >= self->hover.hits->len)
     return FALSE;
-  r = &g_array_index (self->hits, LatheChartRect, index);
+  r = &g_array_index (self->hover.hits, LatheChartRect, index);
   *x = r->x + r->width / 2;
   *y = r->y + r->height / 2;
   return TRUE;
@@ -209,32 +190,6 @@ pressed (GtkGestureClick *gesture,
   _lathe_plane_chart_press (self, x, y);
 }
 
-static void
-motion (GtkEventControllerMotion *controller,
-        double                    x,
-        double                    y,
-        LathePlaneChart          *self)
-{
-  int index = point_at (self, x, y);
-
-  if (index != self->hover)
-    {
-      self->hover = index;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
-
-static void
-leave (GtkEventControllerMotion *controller,
-       LathePlaneChart          *self)
-{
-  if (self->hover != -1)
-    {
-      self->hover = -1;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
-
 static gboolean
 query_tooltip (GtkWidget  *widget,
                int         x,
@@ -244,7 +199,7 @@ query_tooltip (GtkWidget  *widget,
                gpointer    data)
 {
   LathePlaneChart *self = LATHE_PLANE_CHART (widget);
-  int index = keyboard ? self->selected : point_at (self, x, y);
+  int index = keyboard ? self->selected : point_at (self->hover.hits, x, y);
   const LathePlanePoint *pt;
   g_autofree char *size = NULL, *acc = NULL, *lo = NULL, *hi = NULL, *text = NULL;
 
@@ -349,7 +304,7 @@ lathe_plane_chart_finalize (GObject *object)
   LathePlaneChart *self = LATHE_PLANE_CHART (object);
 
   g_clear_pointer (&self->points, g_array_unref);
-  g_clear_pointer (&self->hits, g_array_unref);
+  _lathe_chart_hover_clear (&self->hover);
   g_clear_pointer (&self->description, g_free);
   G_OBJECT_CLASS (lathe_plane_chart_parent_class)->finalize (object);
 }
@@ -449,25 +404,18 @@ lathe_plane_chart_init (LathePlaneChart *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   GtkGesture *click = gtk_gesture_click_new ();
-  GtkEventController *motion_controller = gtk_event_controller_motion_new ();
   GtkEventController *focus = gtk_event_controller_focus_new ();
 
   self->points = g_array_new (FALSE, FALSE, sizeof (LathePlanePoint));
-  self->hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
-  self->current = self->selected = self->hover = -1;
+  self->current = self->selected = -1;
 
   gtk_widget_set_focusable (widget, TRUE);
-  gtk_widget_set_has_tooltip (widget, TRUE);
-  g_signal_connect (widget, "query-tooltip", G_CALLBACK (query_tooltip), NULL);
   g_signal_connect (click, "pressed", G_CALLBACK (pressed), self);
   gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (click));
-  g_signal_connect (motion_controller, "motion", G_CALLBACK (motion), self);
-  g_signal_connect (motion_controller, "leave", G_CALLBACK (leave), self);
-  gtk_widget_add_controller (widget, motion_controller);
+  _lathe_chart_init (widget, &self->hover, point_at, G_CALLBACK (query_tooltip));
   g_signal_connect (focus, "enter", G_CALLBACK (focus_changed), self);
   g_signal_connect (focus, "leave", G_CALLBACK (focus_changed), self);
   gtk_widget_add_controller (widget, focus);
-  _lathe_chart_style_watch (widget);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Size and accuracy of the measured configurations"), -1);
@@ -512,8 +460,7 @@ lathe_plane_chart_clear (LathePlaneChart *self)
   g_return_if_fail (LATHE_IS_PLANE_CHART (self));
 
   g_array_set_size (self->points, 0);
-  g_array_set_size (self->hits, 0);
-  self->hover = -1;
+  _lathe_chart_hover_reset (&self->hover);
   lathe_plane_chart_set_current (self, -1);
   lathe_plane_chart_set_selected (self, -1);
   changed (self);
@@ -603,5 +550,5 @@ lathe_plane_chart_save (LathePlaneChart  *self,
                         GError          **error)
 {
   g_return_val_if_fail (LATHE_IS_PLANE_CHART (self), FALSE);
-  return _lathe_chart_save (GTK_WIDGET (self), file, format, 640, 400, draw_export, error);
+  return _lathe_chart_save (GTK_WIDGET (self), file, format, 640, 400, paint, error);
 }

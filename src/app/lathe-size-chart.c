@@ -11,8 +11,7 @@ struct _LatheSizeChart {
   GtkWidget  parent_instance;
 
   GArray    *bars;          /* LatheSizeBar, names owned */
-  GArray    *hits;          /* LatheChartRect per row, from the last draw */
-  int        hover;
+  LatheChartHover hover;    /* hits: a LatheChartRect per row */
   char      *description;
 };
 
@@ -26,44 +25,25 @@ bar_clear (gpointer data)
 }
 
 static void
-draw_with (LatheSizeChart *self,
-           cairo_t        *cr,
-           int             width,
-           int             height,
-           int             hover,
-           GArray         *hits)
+paint (GtkWidget               *widget,
+       cairo_t                 *cr,
+       int                      width,
+       int                      height,
+       const LatheChartPalette *palette,
+       gboolean                 live)
 {
-  g_auto(LatheChartPalette) palette = { 0 };
+  LatheSizeChart *self = LATHE_SIZE_CHART (widget);
 
-  _lathe_chart_style_init (GTK_WIDGET (self), &palette);
-  lathe_chart_draw_size_bars (cr, width, height, &palette, (const LatheSizeBar *) self->bars->data,
-                              self->bars->len, hover, NULL, hits);
-}
-
-static void
-draw (cairo_t  *cr,
-      int       width,
-      int       height,
-      gpointer  user_data)
-{
-  LatheSizeChart *self = LATHE_SIZE_CHART (user_data);
-  draw_with (self, cr, width, height, self->hover, self->hits);
-}
-
-static void
-draw_export (cairo_t  *cr,
-             int       width,
-             int       height,
-             gpointer  user_data)
-{
-  draw_with (LATHE_SIZE_CHART (user_data), cr, width, height, -1, NULL);
+  lathe_chart_draw_size_bars (cr, width, height, palette, (const LatheSizeBar *) self->bars->data,
+                              self->bars->len, live ? self->hover.hover : -1, NULL,
+                              live ? self->hover.hits : NULL);
 }
 
 static void
 lathe_size_chart_snapshot (GtkWidget   *widget,
                            GtkSnapshot *snapshot)
 {
-  _lathe_chart_snapshot (widget, snapshot, draw);
+  _lathe_chart_snapshot (widget, snapshot, paint);
 }
 
 static void
@@ -108,35 +88,7 @@ update_description (LatheSizeChart *self)
       /* translators: the layers' sizes added up, then how many times smaller */
       g_string_append_printf (out, _("total: %s (%s)"), change, ratio);
     }
-  g_free (self->description);
-  self->description = g_string_free (g_steal_pointer (&out), FALSE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
-}
-
-static void
-motion (GtkEventControllerMotion *controller,
-        double                    x,
-        double                    y,
-        LatheSizeChart           *self)
-{
-  int index = _lathe_chart_hit (self->hits, x, y);
-
-  if (index != self->hover)
-    {
-      self->hover = index;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-}
-
-static void
-leave (GtkEventControllerMotion *controller,
-       LatheSizeChart           *self)
-{
-  if (self->hover != -1)
-    {
-      self->hover = -1;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
+  _lathe_chart_set_description (GTK_WIDGET (self), &self->description, g_steal_pointer (&out));
 }
 
 static gboolean
@@ -148,7 +100,7 @@ query_tooltip (GtkWidget  *widget,
                gpointer    data)
 {
   LatheSizeChart *self = LATHE_SIZE_CHART (widget);
-  int i = _lathe_chart_hit (self->hits, x, y);
+  int i = _lathe_chart_hit (self->hover.hits, x, y);
   const LatheSizeBar *bar;
   g_autofree char *change = NULL, *ratio = NULL, *text = NULL;
 
@@ -169,7 +121,7 @@ lathe_size_chart_finalize (GObject *object)
   LatheSizeChart *self = LATHE_SIZE_CHART (object);
 
   g_clear_pointer (&self->bars, g_array_unref);
-  g_clear_pointer (&self->hits, g_array_unref);
+  _lathe_chart_hover_clear (&self->hover);
   g_clear_pointer (&self->description, g_free);
   G_OBJECT_CLASS (lathe_size_chart_parent_class)->finalize (object);
 }
@@ -190,19 +142,9 @@ lathe_size_chart_class_init (LatheSizeChartClass *klass)
 static void
 lathe_size_chart_init (LatheSizeChart *self)
 {
-  GtkWidget *widget = GTK_WIDGET (self);
-  GtkEventController *motion_controller = gtk_event_controller_motion_new ();
-
   self->bars = g_array_new (FALSE, TRUE, sizeof (LatheSizeBar));
   g_array_set_clear_func (self->bars, bar_clear);
-  self->hits = g_array_new (FALSE, FALSE, sizeof (LatheChartRect));
-  self->hover = -1;
-  gtk_widget_set_has_tooltip (widget, TRUE);
-  g_signal_connect (widget, "query-tooltip", G_CALLBACK (query_tooltip), NULL);
-  g_signal_connect (motion_controller, "motion", G_CALLBACK (motion), self);
-  g_signal_connect (motion_controller, "leave", G_CALLBACK (leave), self);
-  gtk_widget_add_controller (widget, motion_controller);
-  _lathe_chart_style_watch (widget);
+  _lathe_chart_init (GTK_WIDGET (self), &self->hover, NULL, G_CALLBACK (query_tooltip));
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Size of each layer, original and compressed"), -1);
@@ -229,8 +171,7 @@ lathe_size_chart_set_bars (LatheSizeChart     *self,
       LatheSizeBar bar = { g_strdup (bars[i].name), bars[i].original, bars[i].compressed };
       g_array_append_val (self->bars, bar);
     }
-  self->hover = -1;
-  g_array_set_size (self->hits, 0);
+  _lathe_chart_hover_reset (&self->hover);
   update_description (self);
   gtk_widget_queue_resize (GTK_WIDGET (self));
 }
@@ -274,5 +215,5 @@ lathe_size_chart_save (LatheSizeChart    *self,
 {
   g_return_val_if_fail (LATHE_IS_SIZE_CHART (self), FALSE);
   return _lathe_chart_save (GTK_WIDGET (self), file, format, 640,
-                            lathe_chart_size_bars_height (self->bars->len), draw_export, error);
+                            lathe_chart_size_bars_height (self->bars->len), paint, error);
 }

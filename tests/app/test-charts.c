@@ -259,23 +259,27 @@ test_histogram_ticks (void)
   g_autoptr(LatheWeightSummary) two = summary_for ("fc2.weight", 2, 0);
   g_autoptr(LatheWeightSummary) three = summary_for ("fc2.weight", 3, 0);
   g_autoptr(LatheWeightSummary) fp32 = summary_for ("fc2.weight", 32, 0);
-  LatheChartRect plot;
-  cairo_surface_t *surface;
+  const struct {
+    LatheWeightSummary *summary;
+    const char         *png;
+    guint               ticks;
+  } cases[] = {
+    { two, "histogram-2bit.png", 3 },
+    { three, "histogram-3bit.png", 7 },
+    { fp32, "histogram-fp32.png", 0 },
+  };
 
   g_assert_cmpuint (two->n_levels, ==, 3);
   g_assert_cmpuint (three->n_levels, ==, 7);
 
-  surface = render_histogram (two, FALSE, &plot, "histogram-2bit.png");
-  g_assert_cmpuint (count_ticks (surface, &plot), ==, 3);
-  cairo_surface_destroy (surface);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      LatheChartRect plot;
+      cairo_surface_t *surface = render_histogram (cases[i].summary, FALSE, &plot, cases[i].png);
 
-  surface = render_histogram (three, FALSE, &plot, "histogram-3bit.png");
-  g_assert_cmpuint (count_ticks (surface, &plot), ==, 7);
-  cairo_surface_destroy (surface);
-
-  surface = render_histogram (fp32, FALSE, &plot, "histogram-fp32.png");
-  g_assert_cmpuint (count_ticks (surface, &plot), ==, 0);
-  cairo_surface_destroy (surface);
+      g_assert_cmpuint (count_ticks (surface, &plot), ==, cases[i].ticks);
+      cairo_surface_destroy (surface);
+    }
 }
 
 /* The widest run of pruned-band pixels just under the plot's top edge,
@@ -390,24 +394,6 @@ render_plane_full (int         current,
                    int         hover,
                    gboolean    dark,
                    GArray     *hits,
-                   const char *name);
-
-static cairo_surface_t *
-render_plane (int             current,
-              gboolean        dark,
-              GArray         *hits,
-              const char     *name)
-{
-  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
-}
-
-static cairo_surface_t *
-render_plane_full (int         current,
-                   int         selected,
-                   gboolean    focused,
-                   int         hover,
-                   gboolean    dark,
-                   GArray     *hits,
                    const char *name)
 {
   cairo_surface_t *surface = new_surface (W, H);
@@ -421,6 +407,15 @@ render_plane_full (int         current,
   cairo_destroy (cr);
   maybe_write (surface, name);
   return surface;
+}
+
+static cairo_surface_t *
+render_plane (int             current,
+              gboolean        dark,
+              GArray         *hits,
+              const char     *name)
+{
+  return render_plane_full (current, -1, FALSE, -1, dark, hits, name);
 }
 
 static Pixel

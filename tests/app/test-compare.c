@@ -17,6 +17,7 @@
 #include "lathe-compare-pane-private.h"
 #include "lathe-heatmap.h"
 #include "../lathe-test-util.h"
+#include "app-test-display.h"
 
 /* Colours read back from an 8-bit surface. */
 #define COLOR_TOL (2.5 / 255.0)
@@ -81,13 +82,6 @@ results_clear (void)
 
 #define REQUIRE_DATA() \
   if (!results_load ()) { g_test_skip ("dataset-fashion-mnist is not installed"); return; }
-
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
 
 static GtkWindow *
 window_with (GtkWidget *child)
@@ -600,17 +594,9 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GtkCssProvider) css = NULL;
   int status;
 
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  /* screenshots of the final state, not of a crossfade */
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  app_test_init (&argc, &argv);
 
   g_test_add_func ("/lathe/app/compare/heatmap-pure", test_heatmap_pure);
   g_test_add_func ("/lathe/app/compare/empty", test_empty);

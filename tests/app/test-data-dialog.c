@@ -17,6 +17,7 @@
 #include "../lathe-test-util.h"
 
 #define WAIT_SECONDS 60
+#include "app-test-display.h"
 
 typedef struct {
   GtkWindow       *parent;
@@ -43,32 +44,27 @@ chosen_cb (LatheDataDialog *dialog,
   f->n_chosen++;
 }
 
-static void
-drain (void)
+/* Until the load has answered: with the data, or with an error. */
+static gboolean
+answered (gpointer data)
 {
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
+  Fixture *f = data;
+  return f->dialog == NULL || !_lathe_data_dialog_get_busy (f->dialog);
 }
 
 static gboolean
-wake_cb (gpointer data)
+closed_if_chosen (gpointer data)
 {
-  return G_SOURCE_CONTINUE;
+  Fixture *f = data;
+  return f->n_chosen == 0 || f->dialog == NULL;
 }
 
-/* Until the load has answered: with the data, or with an error. */
 static void
 wait_loaded (Fixture *f)
 {
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-  guint wake = g_timeout_add (20, wake_cb, NULL);
-
-  while (f->dialog != NULL && _lathe_data_dialog_get_busy (f->dialog) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
+  wait_for (answered, f);
   /* on success the dialog closes: let it go */
-  while (f->n_chosen > 0 && f->dialog != NULL && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (wake);
+  wait_for (closed_if_chosen, f);
   drain ();
   g_assert_true (f->dialog == NULL || !_lathe_data_dialog_get_busy (f->dialog));
 }
@@ -139,28 +135,6 @@ fashion_file (const char *name)
 #define REQUIRE_FASHION() \
   { g_autofree char *probe = fashion_file ("t10k-labels-idx1-ubyte.gz"); \
     if (!g_file_test (probe, G_FILE_TEST_IS_REGULAR)) { g_test_skip ("dataset-fashion-mnist is not installed"); return; } }
-
-static void
-save_png (GtkWidget  *widget,
-          const char *name)
-{
-  GdkPaintable *paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("dialog rendered to %s", path);
-  g_object_unref (paintable);
-}
 
 static void
 use (Fixture *f)
@@ -383,16 +357,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GtkCssProvider) css = NULL;
-
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  /* the app's style, which LatheApplication would load */
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  app_test_init (&argc, &argv);
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/lathe/app/data-dialog/prefilled", test_prefilled);

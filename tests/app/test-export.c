@@ -22,63 +22,32 @@
 #define DATASET_FILE  "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 #define CHART_NAME    "accuracy-chart.svg"
 
-static gboolean
-wake_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
+#include "app-test-display.h"
 
 /* Until the dialog has an answer: done, an error, or a question. */
 static gboolean
-settled (LatheExportDialog *dialog)
+settled (gpointer data)
 {
+  LatheExportDialog *dialog = data;
+
   return !_lathe_export_dialog_get_busy (dialog) &&
          (g_str_equal (_lathe_export_dialog_get_page (dialog), "done") ||
           _lathe_export_dialog_get_error (dialog) != NULL ||
           _lathe_export_dialog_get_confirm_dialog (dialog) != NULL);
 }
 
-static void
-wait_settled (LatheExportDialog *dialog)
+static gboolean
+idle_dialog (gpointer data)
 {
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-  guint wake = g_timeout_add (20, wake_cb, NULL);
-
-  while (!settled (dialog) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (wake);
-  drain ();
-  g_assert_true (settled (dialog));
+  return !_lathe_export_dialog_get_busy (data);
 }
 
 static void
-save_png (GtkWidget  *widget,
-          const char *name)
+wait_settled (LatheExportDialog *dialog)
 {
-  GdkPaintable *paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
-
-  g_test_message ("%s: %d×%d, mapped %d", name, width, height, gtk_widget_get_mapped (widget));
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("rendered to %s", path);
-  g_object_unref (paintable);
+  wait_for (settled, dialog);
+  drain ();
+  g_assert_true (settled (dialog));
 }
 
 static char *
@@ -573,11 +542,7 @@ test_cancel (Fixture       *f,
   lathe_export_dialog_export_to (f->dialog, dir);
   g_assert_true (_lathe_export_dialog_get_busy (f->dialog));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->dialog), "export.cancel", NULL));
-  {
-    gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
-    while (_lathe_export_dialog_get_busy (f->dialog) && g_get_monotonic_time () < end)
-      g_main_context_iteration (NULL, TRUE);
-  }
+  wait_for (idle_dialog, f->dialog);
   g_assert_false (_lathe_export_dialog_get_busy (f->dialog));
   g_assert_null (_lathe_export_dialog_get_error (f->dialog));
   g_assert_cmpstr (_lathe_export_dialog_get_page (f->dialog), ==, "form");
@@ -838,7 +803,6 @@ test_close_while_exporting (Fixture       *f,
   g_autofree char *outdir = NULL;
   g_autoptr(GFile) dir = NULL;
   g_autoptr(LatheExportDialog) dialog = NULL;
-  gint64 end = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
   g_autofree char *before = NULL, *after = NULL;
 
   SKIP_WITHOUT_DATA (f);
@@ -853,8 +817,7 @@ test_close_while_exporting (Fixture       *f,
   g_assert_true (_lathe_export_dialog_get_busy (dialog));
   gtk_window_close (GTK_WINDOW (dialog));
   gtk_window_destroy (GTK_WINDOW (dialog));
-  while (_lathe_export_dialog_get_busy (dialog) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
+  wait_for (idle_dialog, dialog);
   drain ();
   g_assert_false (_lathe_export_dialog_get_busy (dialog));
   g_assert_cmpuint (f->events->len, ==, 0);
@@ -866,16 +829,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GtkCssProvider) css = NULL;
-
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  /* screenshots show the end state of a page change, not a crossfade */
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  app_test_init (&argc, &argv);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/lathe/app/export/form", test_form);

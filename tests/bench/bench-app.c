@@ -51,6 +51,10 @@
 #define WAIT_SECONDS   120
 #define SLOW_FRAME_US  (50 * 1000)
 
+/* find_scale() reads the AT context's properties, whichever backend: the
+ * benchmark runs with the real AT-SPI bridge, as the app does on a desktop. */
+#include "../app/app-test-display.h"
+
 static double
 ms (gint64 us)
 {
@@ -305,12 +309,6 @@ frames_unwatch (Frames *frames)
   g_clear_pointer (&frames->paint_wait, g_array_unref);
 }
 
-static gboolean
-wake_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
 typedef gboolean (*Condition) (LatheWindow *window, gpointer data);
 
 static void
@@ -373,29 +371,6 @@ result_shown (LatheWindow *window,
 
 /* ---------------------------------------------------------------------- */
 /* 3. Drags                                                                 */
-
-/* The layer table's GtkScale with this accessible name (the AT context's
- * properties, whichever backend: the benchmark runs with the real AT-SPI
- * bridge, as the app does on a desktop). */
-static GtkWidget *
-find_scale (GtkWidget  *root,
-            const char *name)
-{
-  if (GTK_IS_SCALE (root))
-    {
-      g_autofree char *mismatch =
-        gtk_test_accessible_check_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL, name);
-      if (mismatch == NULL)
-        return root;
-    }
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_scale (child, name);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
 
 /* LATHE_BENCH_WORKER_NICE=N: an experiment, the compute threads (the
  * session's worker, OpenBLAS's, the GTask pool) at nice N, so that the GUI
@@ -634,8 +609,7 @@ main (int   argc,
   frames_unwatch (&frames);
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (window);
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
+  drain ();
 
   /* 1. the real binary, with this process idle */
   if (app != NULL && app[0] != '\0')

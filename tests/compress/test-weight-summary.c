@@ -75,6 +75,25 @@ summarise (Fixture            *f,
   return s;
 }
 
+/* lathe_weight_summary_new() refuses: the error, for the caller to check
+ * what it names. */
+static GError *
+refused (Fixture            *f,
+         const LathePlan    *plan,
+         const LatheApplied *a,
+         const char         *layer,
+         guint               n_bins,
+         gssize              scale_index)
+{
+  GError *error = NULL;
+  LatheWeightSummary *s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL,
+                                                    a, layer, n_bins, scale_index, &error);
+
+  g_assert_null (s);
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  return error;
+}
+
 static const LatheTensor *
 weight_of (Fixture            *f,
            const LatheApplied *a,
@@ -107,6 +126,17 @@ distinct (const float *data,
     if (i == 0 || v[i] != v[i - 1])
       g_array_append_val (out, v[i]);
   return out;
+}
+
+/* How many weights the histogram counts. */
+static guint64
+binned (const LatheWeightSummary *s)
+{
+  guint64 total = 0;
+
+  for (guint b = 0; b < s->n_bins; b++)
+    total += s->counts[b];
+  return total;
 }
 
 static void
@@ -157,10 +187,7 @@ test_uniform_tensor_3bit (Fixture       *f,
     total += s->level_counts[i];
   g_assert_cmpuint (total, ==, w->n);
   /* the histogram counts every weight once */
-  total = 0;
-  for (guint b = 0; b < s->n_bins; b++)
-    total += s->counts[b];
-  g_assert_cmpuint (total, ==, w->n);
+  g_assert_cmpuint (binned (s), ==, w->n);
   g_assert_true (isnan (s->threshold));
   g_assert_cmpuint (s->n_pruned, ==, 0);
 }
@@ -190,7 +217,6 @@ test_channel_levels (Fixture       *f,
   g_autoptr(LatheWeightSummary) s = NULL;
   g_autoptr(LatheWeightSummary) s0 = NULL;
   g_autoptr(GError) error = NULL;
-  LatheWeightSummary *bad;
   const LatheTensor *w;
   g_autoptr(GArray) row_values = NULL;
   double width = 0;
@@ -221,10 +247,7 @@ test_channel_levels (Fixture       *f,
   g_assert_cmpuint (s0->scope_row, ==, 0);
   g_assert_cmpfloat (s0->clip_hi - s0->clip_lo, <=, s->clip_hi - s->clip_lo);
 
-  bad = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc2.weight",
-                                  16, 100, &error);
-  g_assert_null (bad);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc2.weight", 16, 100);
   g_assert_nonnull (strstr (error->message, "fc2.weight"));
 }
 
@@ -372,7 +395,6 @@ test_folded (Fixture       *f,
   g_autoptr(GArray) values = NULL;
   const LatheLayerResult *r = NULL;
   const LatheTensor *w;
-  guint64 total = 0;
 
   plan->defaults.bits = 3;
   plan->defaults.granularity = LATHE_GRANULARITY_TENSOR;
@@ -387,9 +409,7 @@ test_folded (Fixture       *f,
 
   s = summarise (f, plan, a, "conv2.weight", -1);
   w = weight_of (f, a, "conv2.weight");
-  for (guint b = 0; b < s->n_bins; b++)
-    total += s->counts[b];
-  g_assert_cmpuint (total, ==, w->n);
+  g_assert_cmpuint (binned (s), ==, w->n);
   /* pruning's own count: 30 % of 2400 */
   g_assert_cmpuint (s->n_pruned, ==, (guint64) llround (r->sparsity * w->n));
   g_assert_cmpfloat (s->threshold, >, 0);
@@ -425,14 +445,11 @@ test_narrowed (Fixture       *f,
     {
       g_autoptr(LatheWeightSummary) s = summarise (f, plan, a, names[k], -1);
       const LatheLayerResult *r = g_ptr_array_index (a->results, lathe_layers_index (f->layers, names[k]));
-      guint64 total = 0;
 
       g_assert_cmpstr (r->name, ==, names[k]);
       g_assert_cmpuint (s->rows, ==, r->rows);
       g_assert_cmpuint (s->cols, ==, r->cols);
-      for (guint b = 0; b < s->n_bins; b++)
-        total += s->counts[b];
-      g_assert_cmpuint (total, ==, (guint64) r->rows * r->cols);
+      g_assert_cmpuint (binned (s), ==, (guint64) r->rows * r->cols);
       g_assert_cmpuint (s->n_pruned, ==, (guint64) llround (r->sparsity * r->rows * r->cols));
       g_assert_cmpfloat (s->threshold, >, 0);
     }
@@ -443,13 +460,9 @@ test_narrowed (Fixture       *f,
    * its calibration options */
   {
     g_autoptr(GError) error = NULL;
-    LatheWeightSummary *s;
 
     plan->activation_importance = TRUE;
-    s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc2.weight",
-                                  16, -1, &error);
-    g_assert_null (s);
-    g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+    error = refused (f, plan, a, "fc2.weight", 16, -1);
     g_assert_nonnull (strstr (error->message, "fc2.weight"));
   }
 }
@@ -461,21 +474,14 @@ test_errors (Fixture       *f,
   g_autoptr(LathePlan) plan = lathe_plan_new ();
   g_autoptr(LatheApplied) a = NULL;
   g_autoptr(GError) error = NULL;
-  LatheWeightSummary *s;
 
   a = apply (f, plan);
-  s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc9.weight",
-                                16, -1, &error);
-  g_assert_null (s);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc9.weight", 16, -1);
   g_assert_nonnull (strstr (error->message, "fc9.weight"));
   g_assert_nonnull (strstr (error->message, "fc1.weight"));   /* names the ones there are */
   g_clear_error (&error);
 
-  s = lathe_weight_summary_new (lathe_model_get_graph (f->model), f->layers, plan, NULL, a, "fc1.weight",
-                                0, -1, &error);
-  g_assert_null (s);
-  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_INVALID);
+  error = refused (f, plan, a, "fc1.weight", 0, -1);
 }
 
 int

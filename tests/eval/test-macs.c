@@ -13,42 +13,11 @@
 #include "eval/lathe-macs.h"
 #include "graph/lathe-op.h"
 #include "onnx/lathe-model.h"
+#include "../lathe-test-graph.h"
 #include "../lathe-test-util.h"
 
 /* ------------------------------------------------------------------ */
 /* Building graphs                                                     */
-
-static LatheValue *
-value (LatheGraph *g,
-       const char *name)
-{
-  LatheValue *v = lathe_graph_lookup (g, name);
-  return v != NULL ? v : lathe_graph_add_value (g, name, LATHE_VALUE_NODE_OUTPUT);
-}
-
-/* An input with a symbolic batch; ndim < 0 declares no shape. */
-static LatheGraph *
-graph_new (int           ndim,
-           const gint64 *dims)
-{
-  LatheGraph *g = lathe_graph_new ();
-  LatheValue *v;
-
-  g->opset = 13;
-  g->ir_version = 7;
-  g->name = g_strdup ("test");
-  v = lathe_graph_add_value (g, "x", LATHE_VALUE_INPUT);
-  v->dtype = LATHE_DTYPE_FLOAT;
-  v->ndim = ndim;
-  if (ndim > 0)
-    {
-      memcpy (v->dims, dims, (gsize) ndim * sizeof (gint64));
-      v->dims[0] = -1;
-      v->dim_param0 = g_strdup ("N");
-    }
-  g_array_append_val (g->inputs, v->id);
-  return g;
-}
 
 /* A constant of ones, so every weight counts until a test zeroes some. */
 static LatheTensor *
@@ -64,91 +33,6 @@ ones (LatheGraph   *g,
     lathe_tensor_f32 (t)[i] = 1.f;
   lathe_graph_set_initializer (g, v->id, t);
   return v->initializer;
-}
-
-/* `inputs` and `outputs` are comma-separated value names. */
-static LatheNode *
-node (LatheGraph *g,
-      const char *op,
-      const char *name,
-      const char *inputs,
-      const char *outputs)
-{
-  g_auto(GStrv) ins = g_strsplit (inputs, ",", -1);
-  g_auto(GStrv) outs = g_strsplit (outputs, ",", -1);
-  LatheNode *nd = g_new0 (LatheNode, 1);
-
-  nd->name = g_strdup (name);
-  nd->op_type = g_strdup (op);
-  nd->domain = g_strdup ("");
-  nd->index = g->nodes->len;
-  nd->n_inputs = g_strv_length (ins);
-  nd->inputs = g_new (int, nd->n_inputs + 1);
-  for (guint i = 0; i < nd->n_inputs; i++)
-    nd->inputs[i] = (int) value (g, ins[i])->id;
-  nd->n_outputs = g_strv_length (outs);
-  nd->outputs = g_new (int, nd->n_outputs + 1);
-  for (guint i = 0; i < nd->n_outputs; i++)
-    nd->outputs[i] = (int) value (g, outs[i])->id;
-  nd->attrs = g_new0 (LatheAttr, 1);
-  g_ptr_array_add (g->nodes, nd);
-  return nd;
-}
-
-static LatheAttr *
-attr (LatheNode  *nd,
-      const char *name)
-{
-  LatheAttr *a;
-
-  nd->attrs = g_renew (LatheAttr, nd->attrs, nd->n_attrs + 2);
-  a = &nd->attrs[nd->n_attrs++];
-  memset (a, 0, 2 * sizeof *a);
-  a->name = g_strdup (name);
-  return a;
-}
-
-static void
-attr_int (LatheNode  *nd,
-          const char *name,
-          gint64      v)
-{
-  LatheAttr *a = attr (nd, name);
-  a->type = LATHE_ATTR_INT;
-  a->i = v;
-}
-
-static void
-attr_ints (LatheNode    *nd,
-           const char   *name,
-           gsize         n,
-           const gint64 *v)
-{
-  LatheAttr *a = attr (nd, name);
-  a->type = LATHE_ATTR_INTS;
-  a->ints = g_memdup2 (v, n * sizeof (gint64));
-  a->n_ints = n;
-}
-
-static LatheGraph *
-graph_finish (LatheGraph *g,
-              const char *output)
-{
-  g_autoptr(GError) error = NULL;
-
-  for (guint k = 0; k < g->nodes->len; k++)
-    {
-      LatheNode *nd = lathe_graph_node (g, k);
-      nd->op = lathe_op_lookup (nd->op_type, g->opset, &nd->since);
-      g_assert_nonnull (nd->op);
-      if (nd->op->setup != NULL)
-        g_assert_true (nd->op->setup (nd, &error));
-      g_assert_no_error (error);
-    }
-  g_array_append_val (g->outputs, lathe_graph_lookup (g, output)->id);
-  g_assert_true (lathe_graph_sort (g, &error));
-  g_assert_no_error (error);
-  return g;
 }
 
 /* Conv with weight "<name>.w" [cout, cin/group, k, k] of ones. */
@@ -198,7 +82,7 @@ static void
 test_conv_groups (void)
 {
   gint64 xd[4] = { 1, 4, 8, 8 };
-  g_autoptr(LatheGraph) g = graph_new (4, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 4, xd);
   LatheTensor *w = conv (g, "c", "x", "y", 4, 8, 3, 2, 1, 1);
   LatheMacs m;
 
@@ -222,7 +106,7 @@ static void
 test_conv_depthwise_strided (void)
 {
   gint64 xd[4] = { 1, 8, 8, 8 };
-  g_autoptr(LatheGraph) g = graph_new (4, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 4, xd);
   LatheMacs m;
 
   conv (g, "dw", "x", "h", 8, 8, 3, 8, 1, 1);
@@ -241,7 +125,7 @@ test_gemm (void)
 {
   gint64 xd[4] = { 1, 1, 2, 3 };
   gint64 bd[2] = { 4, 6 }, b2d[2] = { 4, 5 };
-  g_autoptr(LatheGraph) g = graph_new (4, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 4, xd);
   LatheTensor *b;
   LatheMacs m;
 
@@ -273,7 +157,7 @@ test_matmul (void)
 {
   gint64 xd[3] = { 1, 3, 5 }, bd[2] = { 5, 7 };
   gint64 perm[3] = { 0, 2, 1 };
-  g_autoptr(LatheGraph) g = graph_new (3, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 3, xd);
   LatheTensor *b;
   LatheMacs m;
 
@@ -301,7 +185,7 @@ static void
 test_matmul_batched_and_folded (void)
 {
   gint64 xd[4] = { 1, 2, 3, 4 }, bd[3] = { 2, 4, 5 }, cd[2] = { 5, 5 };
-  g_autoptr(LatheGraph) g = graph_new (4, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 4, xd);
   LatheTensor *b;
   LatheMacs m;
 
@@ -322,7 +206,7 @@ static void
 test_explicit_shape (void)
 {
   gint64 xd[4] = { 1, 1, -1, -1 }, small[4] = { 1, 1, 8, 8 }, big[4] = { 1, 1, 16, 16 };
-  g_autoptr(LatheGraph) g = graph_new (4, xd);
+  g_autoptr(LatheGraph) g = graph_new ("x", 4, xd);
   g_autoptr(LatheTensor) meta_small = lathe_tensor_new_borrowed (LATHE_DTYPE_FLOAT, 4, small, NULL);
   g_autoptr(LatheTensor) meta_big = lathe_tensor_new_borrowed (LATHE_DTYPE_FLOAT, 4, big, NULL);
   g_autoptr(GError) error = NULL;
@@ -346,7 +230,7 @@ test_explicit_shape (void)
 static void
 test_no_shape (void)
 {
-  g_autoptr(LatheGraph) g = graph_new (-1, NULL);
+  g_autoptr(LatheGraph) g = graph_new ("x", -1, NULL);
   g_autoptr(GError) error = NULL;
   gint64 bd[2] = { 4, 6 };
   LatheMacs m;
