@@ -27,13 +27,14 @@ struct _LatheTrainingChart {
 G_DEFINE_FINAL_TYPE (LatheTrainingChart, lathe_training_chart, GTK_TYPE_WIDGET)
 
 static void
-draw (cairo_t  *cr,
-      int       width,
-      int       height,
-      gpointer  user_data)
+draw (GtkWidget               *widget,
+      cairo_t                 *cr,
+      int                      width,
+      int                      height,
+      const LatheChartPalette *palette,
+      gboolean                 live)
 {
-  LatheTrainingChart *self = LATHE_TRAINING_CHART (user_data);
-  g_auto(LatheChartPalette) palette = { 0 };
+  LatheTrainingChart *self = LATHE_TRAINING_CHART (widget);
   LatheTrainingCurve curve = {
     .epochs = self->epochs,
     .epoch_loss = (const double *) self->epoch_loss->data,
@@ -45,8 +46,7 @@ draw (cairo_t  *cr,
     .n_steps = self->step_x->len,
   };
 
-  _lathe_chart_style_init (GTK_WIDGET (self), &palette);
-  lathe_chart_draw_training (cr, width, height, &palette, &curve, NULL, NULL);
+  lathe_chart_draw_training (cr, width, height, palette, &curve, NULL, NULL);
 }
 
 static void
