@@ -389,6 +389,21 @@ rounded (cairo_t *cr,
 
 /* A swatch and its label at (*x, y), advancing *x; nothing when they would
  * pass max_x (a narrow chart drops the last items rather than overlap). */
+/* A trained student's point. */
+static void
+diamond (cairo_t *cr,
+         double   x,
+         double   y,
+         double   r)
+{
+  cairo_new_path (cr);
+  cairo_move_to (cr, x, y - r * 1.3);
+  cairo_line_to (cr, x + r * 1.3, y);
+  cairo_line_to (cr, x, y + r * 1.3);
+  cairo_line_to (cr, x - r * 1.3, y);
+  cairo_close_path (cr);
+}
+
 static void
 legend_item (cairo_t                 *cr,
              const LatheChartPalette *p,
@@ -397,7 +412,8 @@ legend_item (cairo_t                 *cr,
              double                   max_x,
              const LatheChartColor   *color,
              int                      kind,   /* 0 dot, 1 big dot, 2 line, 3 ring,
-                                               * 4 square, 5 dashed rule, 6 tick */
+                                               * 4 square, 5 dashed rule, 6 tick,
+                                               * 7 diamond */
              const char              *label)
 {
   double h = text_height (cr, p, 0.9);
@@ -431,6 +447,12 @@ legend_item (cairo_t                 *cr,
       crisp_line (cr, *x + 4, y + 1, *x + 4, y + h - 1);
       cairo_stroke (cr);
       *x += 10;
+    }
+  else if (kind == 7)
+    {
+      diamond (cr, *x + 5, y + h / 2, 5);
+      cairo_fill (cr);
+      *x += 14;
     }
   else if (kind == 6)
     {
@@ -562,6 +584,12 @@ lathe_chart_draw_plane (cairo_t                 *cr,
     legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->point, 3, _("Subset only"));
     legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->front, 2, _("Pareto front"));
     legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->current, 1, _("Current"));
+    for (guint i = 0; i < n_points; i++)
+      if (points[i].trained)
+        {
+          legend_item (cr, p, &x, MARGIN, width - MARGIN, &p->point, 7, _("Trained student"));
+          break;
+        }
   }
 
   if (n_points == 0)
@@ -636,7 +664,12 @@ lathe_chart_draw_plane (cairo_t                 *cr,
         continue;
       set_color (cr, on_front ? &p->front : &p->point);
       cairo_new_path (cr);
-      if (points[i].full_set)
+      if (points[i].trained)
+        {
+          diamond (cr, x, y, r);
+          cairo_fill (cr);
+        }
+      else if (points[i].full_set)
         {
           circle (cr, x, y, r);
           cairo_fill (cr);
@@ -659,7 +692,10 @@ lathe_chart_draw_plane (cairo_t                 *cr,
       circle (cr, x, y, CURRENT_RADIUS + 2);
       cairo_fill (cr);
       set_color (cr, &p->current);
-      circle (cr, x, y, CURRENT_RADIUS + (current == hover ? 1 : 0));
+      if (points[current].trained)
+        diamond (cr, x, y, CURRENT_RADIUS + (current == hover ? 1 : 0));
+      else
+        circle (cr, x, y, CURRENT_RADIUS + (current == hover ? 1 : 0));
       cairo_fill (cr);
     }
 

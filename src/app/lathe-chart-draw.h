@@ -60,6 +60,7 @@ typedef struct {
   double   accuracy;     /* 0 … 1 */
   double   lo, hi;       /* its 95 % interval */
   gboolean full_set;     /* measured on the whole evaluation set */
+  gboolean trained;      /* a trained student's figures (drawn as a diamond) */
 } LathePlanePoint;
 
 /* Indices (guint) of the points no other point dominates — none is at most

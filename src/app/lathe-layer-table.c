@@ -29,7 +29,7 @@ static GParamSpec *properties[N_PROPS];
 
 /* Heights of the column titles and of a row with sliders, in pixels. */
 #define TABLE_HEADER_HEIGHT 32
-#define TABLE_ROW_HEIGHT    51
+#define TABLE_ROW_HEIGHT    45
 
 /* A cell's widget remembers the item it shows while it is bound. */
 #define CELL_ITEM "lathe-layer-item"
@@ -413,6 +413,14 @@ slider_setup (GtkListItem *list_item,
   gtk_scale_set_draw_value (GTK_SCALE (scale), FALSE);
   gtk_range_set_round_digits (GTK_RANGE (scale), 0);
   gtk_widget_set_hexpand (scale, TRUE);
+  /* Ticks without labels at each bit width (1…8, 16, 32) and every 25 %:
+   * the row stays one line high, the value beside it names the tick. */
+  if (slider == SLIDER_BITS)
+    for (int p = 0; p < LATHE_BITS_POSITIONS; p++)
+      gtk_scale_add_mark (GTK_SCALE (scale), p, GTK_POS_BOTTOM, NULL);
+  else
+    for (int p = slider == SLIDER_WIDTH ? 25 : 0; p <= 100; p += 25)
+      gtk_scale_add_mark (GTK_SCALE (scale), MIN (p, slider == SLIDER_SPARSITY ? 99 : 100), GTK_POS_BOTTOM, NULL);
   value = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (value), 1.0f);
   gtk_label_set_width_chars (GTK_LABEL (value), 4);

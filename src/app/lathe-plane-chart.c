@@ -80,6 +80,9 @@ describe_point (const LathePlanePoint *pt)
   g_autofree char *size = g_format_size (pt->bytes);
   g_autofree char *acc = lathe_format_accuracy (pt->accuracy);
 
+  if (pt->trained)
+    /* translators: a trained student's packed size and accuracy */
+    return g_strdup_printf (_("%s, %s (trained student)"), size, acc);
   /* translators: a configuration's packed size and accuracy */
   return g_strdup_printf (_("%s, %s"), size, acc);
 }
@@ -437,7 +440,7 @@ lathe_plane_chart_add_point (LathePlaneChart *self,
                              double           hi,
                              gboolean         full_set)
 {
-  LathePlanePoint pt = { plan_id, bytes, accuracy, lo, hi, full_set };
+  LathePlanePoint pt = { plan_id, bytes, accuracy, lo, hi, full_set, FALSE };
   int index;
 
   g_return_val_if_fail (LATHE_IS_PLANE_CHART (self), 0);
@@ -551,4 +554,17 @@ lathe_plane_chart_save (LathePlaneChart  *self,
 {
   g_return_val_if_fail (LATHE_IS_PLANE_CHART (self), FALSE);
   return _lathe_chart_save (GTK_WIDGET (self), file, format, 640, 400, paint, error);
+}
+
+/* Marks a point as a trained student's figures. */
+void
+lathe_plane_chart_set_trained (LathePlaneChart *self,
+                               guint            index,
+                               gboolean         trained)
+{
+  g_return_if_fail (LATHE_IS_PLANE_CHART (self));
+  g_return_if_fail (index < self->points->len);
+
+  g_array_index (self->points, LathePlanePoint, index).trained = trained;
+  changed (self);
 }

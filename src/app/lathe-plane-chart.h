@@ -25,6 +25,10 @@ guint                  lathe_plane_chart_add_point       (LathePlaneChart  *self
                                                           double            lo,
                                                           double            hi,
                                                           gboolean          full_set);
+/* A trained student's point: drawn as a diamond, said in the description. */
+void                   lathe_plane_chart_set_trained     (LathePlaneChart  *self,
+                                                          guint             index,
+                                                          gboolean          trained);
 void                   lathe_plane_chart_clear           (LathePlaneChart  *self);
 guint                  lathe_plane_chart_get_n_points    (LathePlaneChart  *self);
 const LathePlanePoint *lathe_plane_chart_get_point       (LathePlaneChart  *self,

@@ -225,6 +225,7 @@ done_cb (LatheSession       *session,
   g_ptr_array_add (self->measured, m);
   index = (int) lathe_plane_chart_add_point (self->plane_chart, m->id, m->packed_bytes, m->accuracy,
                                              m->lo, m->hi, TRUE);
+  lathe_plane_chart_set_trained (self->plane_chart, index, TRUE);
   if (self->result != NULL)
     {
       LatheMeasured *current = _lathe_window_find_measured (self, self->result->generation);

@@ -449,6 +449,8 @@ test_distil (void)
                   label_text (_lathe_scoreboard_get_accuracy_label (scoreboard)));
   g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (scoreboard), "Trained student, 3 epochs"));
   g_assert_cmpuint (lathe_training_chart_get_n_epochs_done (_lathe_window_get_training_chart (window)), ==, 3);
+  g_assert_nonnull (strstr (lathe_plane_chart_get_description (_lathe_window_get_plane_chart (window)),
+                            "trained student"));
   g_assert_nonnull (strstr (_lathe_window_get_training_status (window), "Trained"));
   gtk_widget_queue_draw (GTK_WIDGET (window));
   gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
