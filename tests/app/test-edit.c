@@ -497,15 +497,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GtkCssProvider) css = NULL;
-
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  /* the app's style, which LatheApplication would load */
-  css = gtk_css_provider_new ();
-  gtk_css_provider_load_from_resource (css, "/io/github/lathe/Lathe/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  app_test_init (&argc, &argv);
 
   g_test_add_func ("/lathe/app/edit/undo", test_undo);
   g_test_add_func ("/lathe/app/edit/presets", test_presets);
