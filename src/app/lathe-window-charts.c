@@ -193,8 +193,10 @@ pin_action (GtkWidget  *widget,
 
   if (self->result == NULL || !(m = _lathe_window_find_measured (self, self->result->generation)))
     return;
-  self->pinned_generation = self->result->generation;
-  lathe_compare_pane_set_pinned (self->compare_pane, m->plan, self->result);
+  /* The figures on show: a trained student's when it is one. */
+  self->pinned_generation = self->shown_trained ? 0 : self->result->generation;
+  lathe_compare_pane_set_pinned (self->compare_pane, m->plan,
+                                 self->shown_trained ? self->shown_trained : self->result);
   gtk_widget_action_set_enabled (widget, "win.unpin", TRUE);
 }
 

@@ -69,7 +69,7 @@ _lathe_window_update_actions (LatheWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-pipeline", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-chart", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.pin", open);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unpin", open && self->pinned_generation != 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unpin", open && lathe_compare_pane_get_has_pinned (self->compare_pane));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.choose-data", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.train", open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-training", open && self->training_job != 0);

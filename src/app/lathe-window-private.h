@@ -87,6 +87,7 @@ struct _LatheWindow {
   guint64               training_job;        /* 0: none running */
   LathePlan            *training_plan;
   guint                 train_limit;
+  LatheSessionResult   *shown_trained;       /* the trained figures on show, or NULL */
 
   GSettings            *settings;
 };

@@ -121,6 +121,12 @@ static void
 show_trained (LatheWindow        *self,
               LatheSessionResult *trained)
 {
+  LatheMeasured *m = self->result ? _lathe_window_find_measured (self, self->result->generation) : NULL;
+
+  g_clear_pointer (&self->shown_trained, lathe_session_result_unref);
+  self->shown_trained = lathe_session_result_ref (trained);
+  if (m != NULL)
+    lathe_compare_pane_set_current (self->compare_pane, m->plan, trained);
   lathe_scoreboard_set_result (self->scoreboard, trained);
   lathe_scoreboard_set_student (self->scoreboard, LATHE_STUDENT_TRAINED,
                                 trained->epoch_loss ? trained->epoch_loss->len : 0);
@@ -135,6 +141,7 @@ _lathe_window_train_result (LatheWindow        *self,
   LatheMeasured *m = _lathe_window_find_measured (self, result->generation);
   gboolean student;
 
+  g_clear_pointer (&self->shown_trained, lathe_session_result_unref);
   if (m == NULL)
     return;
   student = plan_has_student (self, m->plan);
@@ -373,4 +380,5 @@ _lathe_window_train_dispose (LatheWindow *self)
     lathe_session_cancel_training (self->session);
   self->training_job = 0;
   g_clear_pointer (&self->training_plan, lathe_plan_free);
+  g_clear_pointer (&self->shown_trained, lathe_session_result_unref);
 }
