@@ -86,16 +86,21 @@ summary_thread (GTask        *task,
     g_task_return_pointer (task, summary, (GDestroyNotify) lathe_weight_summary_free);
 }
 
+/* The task holds the window only weakly: closing the window does not wait
+ * for a summary being computed. */
 static void
 summary_done_cb (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  LatheWindow *self = LATHE_WINDOW (object);
+  GWeakRef *weak = user_data;
+  g_autoptr(LatheWindow) self = g_weak_ref_get (weak);
   g_autoptr(GError) error = NULL;
   LatheWeightSummary *summary = g_task_propagate_pointer (G_TASK (result), &error);
 
-  if (g_task_get_cancellable (G_TASK (result)) != self->summary_cancellable ||
+  g_weak_ref_clear (weak);
+  g_free (weak);
+  if (self == NULL || g_task_get_cancellable (G_TASK (result)) != self->summary_cancellable ||
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_clear_pointer (&summary, lathe_weight_summary_free);
@@ -117,6 +122,7 @@ update_histogram (LatheWindow *self)
   g_autoptr(GTask) task = NULL;
   g_autofree char *title = NULL;
   SummaryJob *job;
+  GWeakRef *weak;
 
   if (self->summary_cancellable != NULL)
     g_cancellable_cancel (self->summary_cancellable);
@@ -138,7 +144,9 @@ update_histogram (LatheWindow *self)
   job->layer = g_strdup (lathe_layer_item_get_name (item));
 
   self->summary_cancellable = g_cancellable_new ();
-  task = g_task_new (self, self->summary_cancellable, summary_done_cb, NULL);
+  weak = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (weak, self);
+  task = g_task_new (NULL, self->summary_cancellable, summary_done_cb, weak);
   g_task_set_source_tag (task, update_histogram);
   g_task_set_task_data (task, job, summary_job_free);
   g_task_run_in_thread (task, summary_thread);

@@ -27,6 +27,22 @@ drain (void)
     g_main_context_iteration (NULL, FALSE);
 }
 
+/* Finalizes `object`, which the test holds the last reference of — after
+ * worker threads have let go: a GTask run in a thread drops its source
+ * object a moment after its callback ran on the main context. */
+G_GNUC_UNUSED static void
+finalize_when_released (gpointer object)
+{
+  gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (G_OBJECT (object)->ref_count > 1 && g_get_monotonic_time () < end)
+    {
+      g_usleep (1000);
+      drain ();
+    }
+  g_assert_finalize_object (object);
+}
+
 /* Iterates the main context until `done (data)` holds or WAIT_SECONDS have
  * passed; returns whether it holds. */
 G_GNUC_UNUSED static gboolean

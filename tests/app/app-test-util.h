@@ -76,7 +76,7 @@ window_free (LatheWindow *window)
 {
   gtk_window_destroy (GTK_WINDOW (window));
   drain ();
-  g_assert_finalize_object (window);
+  finalize_when_released (window);
 }
 
 G_GNUC_UNUSED static const char *

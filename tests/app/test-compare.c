@@ -101,7 +101,7 @@ window_free (GtkWindow *window)
 {
   gtk_window_destroy (window);
   drain ();
-  g_assert_finalize_object (window);
+  finalize_when_released (window);
 }
 
 /* The widget rendered as the screen would show it, on the window's

@@ -115,7 +115,7 @@ fixture_tear_down (Fixture       *f,
   g_assert_null (f->dialog);
   gtk_window_destroy (f->parent);
   drain ();
-  g_assert_finalize_object (f->parent);
+  finalize_when_released (f->parent);
   g_clear_object (&f->chosen);
   g_clear_pointer (&f->mean, g_array_unref);
   g_clear_pointer (&f->std, g_array_unref);
