@@ -540,6 +540,9 @@ export_done_cb (GObject      *object,
   }
   gtk_stack_set_visible_child_name (self->stack, "done");
   gtk_button_set_label (self->cancel_button, _("_Close"));
+  /* The accessible label set at init would still say "Cancel". */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->cancel_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Close"), -1);
   gtk_widget_set_visible (GTK_WIDGET (self->export_button), FALSE);
   update_actions (self);
   g_signal_emit (self, signals[SIGNAL_EXPORTED], 0, dir);

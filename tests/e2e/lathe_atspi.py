@@ -165,6 +165,38 @@ def dump(root, depth=0, max_depth=40, out=sys.stdout):
     out.flush()
 
 
+def named(name):
+    """A predicate for an accessible name that says `name` first or last:
+    GTK 4.8 joins a widget's label property, its labelled-by widgets and a
+    button's own label ("Export Export", "_Export… Export…")."""
+    return lambda a: a.name == name or a.name.startswith(name + " ") or a.name.endswith(" " + name)
+
+
+def sensitive(acc):
+    """Enabled (an insensitive button ignores its click action)."""
+    return acc.getState().contains(pyatspi.STATE_SENSITIVE)
+
+
+def press(acc):
+    """A button's "click" action, as a screen reader user would press it."""
+    action = acc.queryAction()
+    names = [action.getName(i) for i in range(action.nActions)]
+    action.doAction(names.index("click") if "click" in names else 0)
+
+
+def choose_file(chooser, path, accept):
+    """Types an absolute path into a GtkFileChooserDialog's Name field (a
+    portal-less GtkFileChooserNative; its file list is not exposed) and
+    presses the button whose name ends with `accept` ("Save", "Select")."""
+    entry = wait(lambda: find(chooser, "text", pred=lambda a: a.queryEditableText() is not None),
+                 "the file chooser's Name field", dump_root=chooser)
+    entry.queryEditableText().setTextContents(path)
+    wait(lambda: text(entry) == path, "the Name field to read %r" % path, dump_root=chooser)
+    button = wait(lambda: find(chooser, "push button", pred=lambda a: a.name.endswith(accept) and sensitive(a)),
+                  "the file chooser's %s button" % accept, dump_root=chooser)
+    press(button)
+
+
 # ----------------------------------------------------------------------
 # XTest input
 
