@@ -130,7 +130,7 @@ test_empty_window (void)
   g_assert_nonnull (find_widget (GTK_WIDGET (window), GTK_TYPE_LABEL, is_training_heading));
   export_button = find_widget (GTK_WIDGET (window), GTK_TYPE_BUTTON, is_export_button);
   g_assert_nonnull (export_button);
-  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (export_button)), ==, "_Exportieren…");
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (export_button)), ==, "E_xportieren…");
 
   gtk_window_destroy (GTK_WINDOW (window));
   drain ();
