@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-plugin"
 
+/* N_() only: the nick and blurb are in the "lathe" catalog for a GUI that
+ * shows them translated (g_dgettext); the CLI prints them as they are. */
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "compress/lathe-prune.h"
@@ -135,8 +138,8 @@ lbp_channel_pruner_class_init (LbpChannelPrunerClass *klass)
   object_class->set_property = lbp_channel_pruner_set_property;
 
   properties[PROP_NORM] =
-    g_param_spec_enum ("norm", "Norm",
-                       "The norm output units are ranked by",
+    g_param_spec_enum ("norm", N_("Norm"),
+                       N_("The norm output units are ranked by"),
                        LBP_TYPE_CHANNEL_NORM, LATHE_NORM_L2,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-plugin"
 
+/* N_() only: the nick and blurb are in the "lathe" catalog for a GUI that
+ * shows them translated (g_dgettext); the CLI prints them as they are. */
+#include <glib/gi18n.h>
 #include "core/lathe-error.h"
 #include "lbp-block-prune.h"
 #include "lbp-magnitude-block-pruner.h"
@@ -115,8 +118,8 @@ lbp_magnitude_block_pruner_class_init (LbpMagnitudeBlockPrunerClass *klass)
   object_class->set_property = lbp_magnitude_block_pruner_set_property;
 
   properties[PROP_BLOCK_SIZE] =
-    g_param_spec_int ("block-size", "Block size",
-                      "Consecutive input-axis weights pruned together",
+    g_param_spec_int ("block-size", N_("Block size"),
+                      N_("Consecutive input-axis weights pruned together"),
                       BLOCK_SIZE_MIN, BLOCK_SIZE_MAX, BLOCK_SIZE_DEFAULT,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-plugin"
 
+/* N_() only: the nick and blurb are in the "lathe" catalog for a GUI that
+ * shows them translated (g_dgettext); the CLI prints them as they are. */
+#include <glib/gi18n.h>
 #include "compress/lathe-quant.h"
 #include "core/lathe-error.h"
 #include "lbp-palette-quantizer.h"
@@ -154,8 +157,8 @@ lbp_palette_quantizer_class_init (LbpPaletteQuantizerClass *klass)
   object_class->set_property = lbp_palette_quantizer_set_property;
 
   properties[PROP_ITERATIONS] =
-    g_param_spec_int ("iterations", "Iterations",
-                      "Lloyd (k-means) iterations after the evenly spaced initial codebook; 0 keeps it",
+    g_param_spec_int ("iterations", N_("Iterations"),
+                      N_("Lloyd (k-means) iterations after the evenly spaced initial codebook; 0 keeps it"),
                       0, ITERATIONS_MAX, LATHE_PALETTE_ITERATIONS,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);

@@ -195,6 +195,7 @@ GtkWidget *
 _lathe_export_dialog_param_row_new (GObject    *method,
                                     GParamSpec *pspec)
 {
+  /* Plugins mark their nicks and blurbs N_() in the "lathe" domain. */
   const char *nick = g_param_spec_get_nick (pspec);
   const char *blurb = g_param_spec_get_blurb (pspec);
   GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
@@ -203,9 +204,9 @@ _lathe_export_dialog_param_row_new (GObject    *method,
   const char *property = NULL;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
-                                 nick && *nick ? nick : g_param_spec_get_name (pspec));
+                                 nick && *nick ? g_dgettext (GETTEXT_PACKAGE, nick) : g_param_spec_get_name (pspec));
   if (blurb != NULL && *blurb != '\0')
-    adw_action_row_set_subtitle (row, blurb);
+    adw_action_row_set_subtitle (row, g_dgettext (GETTEXT_PACKAGE, blurb));
 
   if (G_IS_PARAM_SPEC_BOOLEAN (pspec))
     {

@@ -2,6 +2,9 @@
 #define G_LOG_DOMAIN "lathe-app"
 
 #include <glib/gi18n.h>
+/* PRIu64, not G_GUINT64_FORMAT, inside _(): xgettext and gettext know the
+ * <inttypes.h> macros, a G_GUINT64_FORMAT cuts the msgid short. */
+#include <inttypes.h>
 #include <math.h>
 
 #include "lathe-chart-style-private.h"
@@ -65,7 +68,7 @@ update_description (LatheHistogramChart *self)
       g_autofree char *legend = lathe_chart_histogram_legend (s);
 
       /* translators: a layer's name, its number of weights, their smallest and largest value */
-      g_string_append_printf (out, _("Layer %s: %" G_GUINT64_FORMAT " weights from %.3g to %.3g"),
+      g_string_append_printf (out, _("Layer %s: %" PRIu64 " weights from %.3g to %.3g"),
                               s->layer, n, s->lo, s->hi);
       g_string_append (out, "; ");
       g_string_append (out, legend);
@@ -83,8 +86,8 @@ update_description (LatheHistogramChart *self)
       if (s->n_pruned > 0)
         {
           g_string_append (out, "; ");
-          g_string_append_printf (out, ngettext ("%" G_GUINT64_FORMAT " weight pruned",
-                                                 "%" G_GUINT64_FORMAT " weights pruned", s->n_pruned),
+          g_string_append_printf (out, ngettext ("%" PRIu64 " weight pruned",
+                                                 "%" PRIu64 " weights pruned", s->n_pruned),
                                   s->n_pruned);
         }
     }
@@ -110,8 +113,8 @@ query_tooltip (GtkWidget  *widget,
   w0 = s->lo + (s->hi - s->lo) * b / s->n_bins;
   w1 = s->lo + (s->hi - s->lo) * (b + 1) / s->n_bins;
   /* translators: a histogram bar: its range of weight values and how many weights fall in it */
-  text = g_strdup_printf (ngettext ("%.4g to %.4g: %" G_GUINT64_FORMAT " weight",
-                                    "%.4g to %.4g: %" G_GUINT64_FORMAT " weights", s->counts[b]),
+  text = g_strdup_printf (ngettext ("%.4g to %.4g: %" PRIu64 " weight",
+                                    "%.4g to %.4g: %" PRIu64 " weights", s->counts[b]),
                           w0, w1, s->counts[b]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;

@@ -302,12 +302,14 @@ train_action (GtkWidget  *widget,
   if (modes[i].mode == LATHE_TRAIN_DISTILL && !plan_has (self, self->training_plan, narrows))
     {
       _lathe_window_show_error (self, _("There is no student to distil"),
+                                /* xgettext:no-c-format */
                                 _("Distillation trains a narrower model: set Width below 100 % for some layer first."));
       return;
     }
   if (modes[i].mode == LATHE_TRAIN_FINETUNE && !plan_has (self, self->training_plan, prunes))
     {
       _lathe_window_show_error (self, _("There is nothing pruned to fine-tune"),
+                                /* xgettext:no-c-format */
                                 _("Fine-tuning keeps the pruned weights at zero and trains the rest: set Sparsity above 0 % for some layer first."));
       return;
     }

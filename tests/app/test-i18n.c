@@ -7,12 +7,14 @@
  * under Xvfb like test-window. */
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include <adwaita.h>
 
 #include "lathe-app-format.h"
 #include "lathe-application.h"
 #include "lathe-window-private.h"
+#include "plugin/lathe-plugin-registry.h"
 
 static void
 drain (void)
@@ -53,6 +55,20 @@ is_sample_button (GtkWidget *widget)
 }
 
 static gboolean
+is_export_button (GtkWidget *widget)
+{
+  return g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), "win.export") == 0 &&
+         gtk_button_get_label (GTK_BUTTON (widget)) != NULL;
+}
+
+static gboolean
+is_training_heading (GtkWidget *widget)
+{
+  return gtk_widget_has_css_class (widget, "heading") &&
+         g_strcmp0 (gtk_label_get_label (GTK_LABEL (widget)), "Schüler trainieren") == 0;
+}
+
+static gboolean
 any (GtkWidget *widget)
 {
   return TRUE;
@@ -68,6 +84,19 @@ test_catalog (void)
   g_assert_cmpstr (ngettext ("%d bit", "%d bits", 4), ==, "%d Bit");
   g_assert_cmpstr (same, ==, "Gleiche Größe");
   g_assert_cmpstr (ratio, ==, "7.58× kleiner");
+  /* A <PRIu64> msgid: gettext expands it at run time on both sides. */
+  g_assert_cmpstr (ngettext ("%" PRIu64 " weight pruned", "%" PRIu64 " weights pruned", 3), ==,
+                   "%" PRIu64 " Gewichte entfernt");
+}
+
+/* A plugin's Description[de] from its keyfile, through the registry. */
+static void
+test_plugin_description (void)
+{
+  const LathePluginInfo *info = lathe_plugin_registry_lookup (lathe_plugin_registry_get_default (), "onnx");
+
+  g_assert_nonnull (info);
+  g_assert_true (g_str_has_prefix (info->description, "ONNX-Modell: "));
 }
 
 static void
@@ -77,6 +106,7 @@ test_empty_window (void)
   GtkWidget *status;
   GtkWidget *open_button;
   GtkWidget *sample_button;
+  GtkWidget *export_button;
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 760);
   gtk_window_present (GTK_WINDOW (window));
@@ -96,6 +126,12 @@ test_empty_window (void)
   g_assert_nonnull (sample_button);
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (sample_button)), ==, "_Beispielmodell ausprobieren");
 
+  /* Newer parts of the window, built with it though not shown yet. */
+  g_assert_nonnull (find_widget (GTK_WIDGET (window), GTK_TYPE_LABEL, is_training_heading));
+  export_button = find_widget (GTK_WIDGET (window), GTK_TYPE_BUTTON, is_export_button);
+  g_assert_nonnull (export_button);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (export_button)), ==, "E_xportieren…");
+
   gtk_window_destroy (GTK_WINDOW (window));
   drain ();
   g_assert_finalize_object (window);
@@ -111,6 +147,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/lathe/app/i18n/catalog", test_catalog);
+  g_test_add_func ("/lathe/app/i18n/plugin-description", test_plugin_description);
   g_test_add_func ("/lathe/app/i18n/empty-window", test_empty_window);
   return g_test_run ();
 }
