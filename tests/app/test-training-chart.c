@@ -21,70 +21,12 @@
 #include "lathe-training-chart.h"
 #include "lathe-training-draw.h"
 #include "../lathe-test-util.h"
+#include "chart-test-util.h"
 
 #define W 640
 #define H 360
 /* antialiasing blurs a mark's colour by a few levels per channel */
 #define COLOR_TOL 6
-
-typedef struct { int r, g, b; } Pixel;
-
-static Pixel
-pixel (cairo_surface_t *surface,
-       int              x,
-       int              y)
-{
-  const guint8 *data;
-  guint32 v;
-
-  cairo_surface_flush (surface);
-  g_assert_cmpint (x, >=, 0);
-  g_assert_cmpint (y, >=, 0);
-  g_assert_cmpint (x, <, cairo_image_surface_get_width (surface));
-  g_assert_cmpint (y, <, cairo_image_surface_get_height (surface));
-  data = cairo_image_surface_get_data (surface);
-  v = *(const guint32 *) (data + y * cairo_image_surface_get_stride (surface) + x * 4);
-  return (Pixel) { (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff };
-}
-
-static Pixel
-over (const LatheChartColor *c,
-      const LatheChartColor *bg)
-{
-  return (Pixel) {
-    (int) lround (255 * (c->red * c->alpha + bg->red * (1 - c->alpha))),
-    (int) lround (255 * (c->green * c->alpha + bg->green * (1 - c->alpha))),
-    (int) lround (255 * (c->blue * c->alpha + bg->blue * (1 - c->alpha))),
-  };
-}
-
-static gboolean
-near (Pixel a,
-      Pixel b,
-      int   tol)
-{
-  return abs (a.r - b.r) <= tol && abs (a.g - b.g) <= tol && abs (a.b - b.b) <= tol;
-}
-
-static double
-luminance (Pixel p)
-{
-  return (0.2126 * p.r + 0.7152 * p.g + 0.0722 * p.b) / 255.0;
-}
-
-static void
-maybe_write (cairo_surface_t *surface,
-             const char      *name)
-{
-  const char *dir = g_getenv ("LATHE_TEST_CHART_DIR");
-  g_autofree char *path = NULL;
-
-  if (dir == NULL)
-    return;
-  g_mkdir_with_parents (dir, 0755);
-  path = g_build_filename (dir, name, NULL);
-  g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
-}
 
 /* Pixels of `color` within a rectangle. */
 static int
