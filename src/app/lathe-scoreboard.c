@@ -132,7 +132,13 @@ show_compute (LatheScoreboard    *self,
   /* translators: multiply-accumulates per sample */
   title = g_strdup_printf (_("%s MACs"), macs);
   time = lathe_format_time_per_sample (self->last_time);
-  if (r->from_cache)
+  if (r->macs == original_macs && r->from_cache)
+    /* translators: %s is a time such as "82 µs" */
+    detail = g_strdup_printf (_("%s per sample at the last full run"), time);
+  else if (r->macs == original_macs)
+    /* translators: %s is a time such as "82 µs" */
+    detail = g_strdup_printf (_("%s per sample, measured here"), time);
+  else if (r->from_cache)
     /* translators: the original's multiply-accumulates, then a time such as "82 µs" */
     detail = g_strdup_printf (_("of %s · %s per sample at the last full run"), before, time);
   else
