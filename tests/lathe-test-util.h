@@ -28,3 +28,26 @@ lathe_test_source_path (const char *first, ...)
 
 #define lathe_test_sample(name)  lathe_test_source_path ("data", "samples", name, NULL)
 #define lathe_test_fixture(name) lathe_test_source_path ("tests", "fixtures", name, NULL)
+
+#include <glib/gstdio.h>
+
+/* Removes a file or a folder and everything below it (symbolic links are
+ * removed, not followed); a missing path is no error. */
+static inline void
+lathe_test_remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          lathe_test_remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}

@@ -92,20 +92,6 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      g_remove (p);
-    }
-  g_rmdir (dir);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
@@ -120,7 +106,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_pointer (&f->mean, g_array_unref);
   g_clear_pointer (&f->std, g_array_unref);
   g_clear_object (&f->model);
-  remove_tree (f->tmp);
+  lathe_test_remove_tree (f->tmp);
   g_free (f->tmp);
 }
 

@@ -404,10 +404,7 @@ test_charts_and_export (void)
     }
   gtk_window_destroy (GTK_WINDOW (dialog));
   window_free (window);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
-    g_assert_cmpint (system (cmd), ==, 0);
-  }
+  lathe_test_remove_tree (tmp);
 }
 
 static gboolean

@@ -97,25 +97,6 @@ list_dir (const char *path)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 /* ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -207,7 +188,7 @@ fixture_tear_down (Fixture       *f,
   finalize_when_released (f->dialog);
   gtk_window_destroy (f->parent);
   drain ();
-  remove_tree (f->tmp);
+  lathe_test_remove_tree (f->tmp);
   g_free (f->tmp);
   g_ptr_array_unref (f->events);
   g_object_unref (f->model);

@@ -73,24 +73,6 @@ dataset_missing (void)
   return TRUE;
 }
 
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 /* The names in a folder, sorted and joined by spaces ("" when empty or
  * absent). */
 static char *
@@ -362,7 +344,7 @@ test_apply (gconstpointer sample)
 out:
   for (guint i = 0; i < G_N_ELEMENTS (before); i++)
     g_clear_pointer (&before[i], g_bytes_unref);
-  rm_rf (tmp);
+  lathe_test_remove_tree (tmp);
 }
 
 /* A pipeline copy in a sibling folder of the artifact, so its relative
@@ -390,7 +372,7 @@ static void
 artifact_clear (Artifact *a)
 {
   if (a->tmp)
-    rm_rf (a->tmp);
+    lathe_test_remove_tree (a->tmp);
   g_clear_pointer (&a->tmp, g_free);
   g_clear_pointer (&a->artifact, g_free);
   g_clear_pointer (&a->pipeline, g_free);
@@ -616,13 +598,13 @@ test_bad_plan (void)
           if (*left != '\0')
             {
               fail_printf ("%s left files behind: %s", what, left);
-              rm_rf (outdir);
+              lathe_test_remove_tree (outdir);
             }
         }
     }
 
 out:
-  rm_rf (tmp);
+  lathe_test_remove_tree (tmp);
 }
 
 static void
@@ -653,7 +635,7 @@ test_bad_output_dir (void)
   g_assert_cmpuint (len, ==, 0);
 
 out:
-  rm_rf (tmp);
+  lathe_test_remove_tree (tmp);
 }
 
 /* ---- sweep ---- */

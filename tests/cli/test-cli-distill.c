@@ -106,6 +106,7 @@ test_distill_replay_check (void)
 
   run_cli (&r, "distill", model, "--width", "0.5", "--epochs", "1", "--train-limit", "256", "-o", out, NULL);
   g_assert_true (expect_status (&r, 2, "distill into an existing folder"));
+  lathe_test_remove_tree (dir);
 }
 
 static void
@@ -142,6 +143,7 @@ test_finetune_qat_cnn (void)
   g_assert_true (expect_status (&r, 0, "distill the CNN"));
   g_assert_nonnull (strstr (r.out, "Epoch 1/1  loss "));
   g_assert_nonnull (strstr (r.out, "Accuracy  "));
+  lathe_test_remove_tree (dir);
 }
 
 static void
@@ -184,6 +186,7 @@ test_bad_input (void)
              "--epochs", "1", "--eval-samples", "200", "-o", out, NULL);
     expect_status (&r, 0, "distill on unlabelled data with alpha 1");
   }
+  lathe_test_remove_tree (dir);
 }
 
 int

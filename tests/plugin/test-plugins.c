@@ -125,23 +125,6 @@ make_broken_dir (void)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 assert_str_take (char       *got,
                  const char *expected)
 {
@@ -892,6 +875,6 @@ main (int    argc,
 
   status = g_test_run ();
   if (broken_dir != NULL)
-    remove_tree (broken_dir);
+    lathe_test_remove_tree (broken_dir);
   return status;
 }
