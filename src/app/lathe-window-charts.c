@@ -108,7 +108,10 @@ summary_done_cb (GObject      *object,
     }
   if (summary == NULL)
     {
-      g_warning ("No weight histogram: %s", error->message);
+      /* Say why in the chart's title rather than keep another plan's weights. */
+      g_autofree char *title = g_strdup_printf (_("No weight histogram: %s"), error->message);
+      lathe_histogram_chart_set_summary (self->histogram_chart, NULL);
+      gtk_label_set_label (self->histogram_title, title);
       return;
     }
   lathe_histogram_chart_set_summary (self->histogram_chart, summary);

@@ -351,9 +351,10 @@ export_add_files_cb (LatheExportDialog *dialog,
 {
   g_autoptr(GError) error = NULL;
 
-  /* The charts as they stand, beside the artifact's report. */
+  /* The charts as they stand, beside the artifact's report; the artifact
+   * itself is complete either way. */
   if (!_lathe_window_save_charts_svg (self, dir, &error))
-    g_warning ("The charts were not added to the export: %s", error->message);
+    _lathe_window_show_error (self, _("The charts were not added to the export"), error->message);
 }
 
 static void
