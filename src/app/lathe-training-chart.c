@@ -113,9 +113,7 @@ update_description (LatheTrainingChart *self)
         /* translators: the running mean loss of the epoch under way */
         g_string_append_printf (out, _("; epoch %u so far: loss %.4f"), done + 1, loss);
     }
-  g_free (self->description);
-  self->description = g_string_free (g_steal_pointer (&out), FALSE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
+  _lathe_chart_set_description (GTK_WIDGET (self), &self->description, g_steal_pointer (&out));
 }
 
 static void
