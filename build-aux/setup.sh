@@ -45,13 +45,34 @@ configure() {
 }
 
 # meson's own summary is not a line CI can read; say it plainly too.
+# Anything but Ok, Skipped or Expected Fail counts as failed: a timeout too.
 summarise() {
   local log=$1
-  local ok fail skip
+  local ok fail skip timeout unexpected
   ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
   fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
   skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
-  echo "${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+  timeout=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+  unexpected=$(sed -n 's/^Unexpected Pass: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+  echo "${ok:-0} passed, $(( ${fail:-0} + ${timeout:-0} + ${unexpected:-0} )) failed, ${skip:-0} skipped"
+}
+
+# CI shows only the end of what it printed: repeat there which tests did not
+# pass, with the last lines each wrote, so a failure can be read from the tail.
+report_failures() {
+  local dir=$1
+  grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS) ' "$dir/test-output.txt" || return 0
+  [ -f "$dir/meson-logs/testlog.json" ] || return 0
+  python3 - "$dir/meson-logs/testlog.json" <<'PY' || true
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
+        continue
+    print(f"--- {t['name']}: {t['result']} after {t['duration']:.1f} s; its last lines:")
+    out = (t.get("stdout") or "") + (t.get("stderr") or "")
+    print("\n".join(out.splitlines()[-40:]))
+PY
 }
 
 case "$mode" in
@@ -76,6 +97,8 @@ case "$mode" in
       meson test -C build-asan --print-errorlogs --suite engine --suite onnx --suite data \
         2>&1 | tee build-asan/test-output.txt || status=1
     echo
+    report_failures build
+    report_failures build-asan
     echo "Tests:     $(summarise build/test-output.txt)"
     echo "Sanitized: $(summarise build-asan/test-output.txt)"
     ok=$(( $(summarise build/test-output.txt | cut -d' ' -f1) + $(summarise build-asan/test-output.txt | cut -d' ' -f1) ))
