@@ -89,12 +89,15 @@ case "$mode" in
   test)
     configure build
     status=0
-    meson test -C build --print-errorlogs 2>&1 | tee build/test-output.txt || status=1
+    # a busy CI machine may be several times slower than a quiet one: the
+    # timeouts stop hangs, not slow runs (the GUI tests' watchdog scales too)
+    export LATHE_TIMEOUT_MULTIPLIER=2
+    meson test -C build --print-errorlogs --timeout-multiplier "$LATHE_TIMEOUT_MULTIPLIER" 2>&1 | tee build/test-output.txt || status=1
     # The engine again under AddressSanitizer + UndefinedBehaviorSanitizer.
     configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     G_SLICE=always-malloc ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      meson test -C build-asan --print-errorlogs --suite engine --suite onnx --suite data \
+      meson test -C build-asan --print-errorlogs --timeout-multiplier "$LATHE_TIMEOUT_MULTIPLIER" --suite engine --suite onnx --suite data \
         2>&1 | tee build-asan/test-output.txt || status=1
     echo
     report_failures build

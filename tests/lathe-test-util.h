@@ -51,3 +51,28 @@ lathe_test_remove_tree (const char *path)
   else
     g_unlink (path);
 }
+
+/* Iterates the default main context until `cond` holds. A signal that
+ * never comes fails the test here, naming what it waited for, instead of
+ * hanging until meson's timeout kills it without a word. */
+#define LATHE_TEST_WAIT_SECONDS 150
+
+static inline gboolean
+lathe_test_wake (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+#define lathe_test_iterate_until(cond)                                          \
+  G_STMT_START {                                                                \
+    gint64 _end = g_get_monotonic_time () + LATHE_TEST_WAIT_SECONDS * G_USEC_PER_SEC; \
+    guint _wake = g_timeout_add (50, lathe_test_wake, NULL);                    \
+    while (!(cond))                                                             \
+      {                                                                         \
+        if (g_get_monotonic_time () > _end)                                     \
+          g_error ("%s:%d: waited %d s for %s", __FILE__, __LINE__,             \
+                   LATHE_TEST_WAIT_SECONDS, #cond);                             \
+        g_main_context_iteration (NULL, TRUE);                                  \
+      }                                                                         \
+    g_source_remove (_wake);                                                    \
+  } G_STMT_END

@@ -378,8 +378,7 @@ test_charts_and_export (void)
   g_assert_nonnull (dialog);
   g_signal_connect (dialog, "exported", G_CALLBACK (exported_cb), &done);
   lathe_export_dialog_export_to (dialog, dir);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (done);
   for (guint i = 0; i < 3; i++)
     {
       const char *names[] = { "size-accuracy.svg", "weights.svg", "layer-sizes.svg" };

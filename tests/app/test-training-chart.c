@@ -296,8 +296,7 @@ test_widget (void)
   lathe_training_chart_reset (run.chart, o.epochs);
   g_assert_true (g_str_has_prefix (lathe_training_chart_get_description (run.chart), "0 of 2 epochs"));
   lathe_session_train (session, plan, &o, NULL);
-  while (run.done == NULL && run.failed == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (run.done != NULL || run.failed != NULL);
   g_assert_null (run.failed);
   g_assert_cmpuint (run.n_ends, ==, 2);
   g_assert_cmpuint (run.n_progress, >, run.n_ends);

@@ -27,7 +27,7 @@
  * worker, OpenBLAS, GTask pool) before each drag, LATHE_BENCH_NICE_COMM=NAME
  * only those of that name. `bench-app ""` skips the cold starts.
  *
- * Run by `meson test -C build --benchmark -v app` under xvfb-run and
+ * Run by `meson test -C build --benchmark -v app` under build-aux/xvfb-run-test and
  * dbus-run-session with GDK_DEBUG=gl-disable GSK_RENDERER=cairo. */
 
 #include <math.h>

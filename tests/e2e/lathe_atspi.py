@@ -4,8 +4,9 @@ screen reader sees) and XTest input (xdotool), under Xvfb and a private
 D-Bus session. See /work/shared/GUI-TESTING.md for what works on Debian 12.
 
 Run by tests/e2e/meson.build as
-  xvfb-run -a -s "-noreset -screen 0 1280x800x24" dbus-run-session -- \
+  build-aux/xvfb-run-test dbus-run-session -- \
       /usr/bin/python3 tests/e2e/test_<name>.py
+(xvfb-run -a -s "-noreset -screen 0 1280x800x24" does as well by hand)
 with LATHE_APP, LATHE_CLI, LATHE_SAMPLE and LATHE_E2E_OUTDIR in the
 environment (meson sets them; running by hand, they default to ./build).
 

@@ -143,8 +143,7 @@ small_options (LatheTrainOptions *o)
 static void
 wait_for (Fixture *f, guint *counter, guint want)
 {
-  while (*counter < want)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (*counter >= want);
 }
 
 static void
@@ -284,8 +283,7 @@ test_train_cancel (Fixture *f, gconstpointer data)
   o.epochs = 50;
 
   job = lathe_session_train (f->session, plan, &o, NULL);
-  while (f->progress->len == 0)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (f->progress->len > 0);
   lathe_session_cancel_training (f->session);
   wait_for (f, &f->n_cancelled, 1);
   g_assert_cmpuint (f->cancelled_job, ==, job);
@@ -300,8 +298,7 @@ test_train_cancel (Fixture *f, gconstpointer data)
   /* a newer job supersedes a running one */
   job = lathe_session_train (f->session, plan, &o, NULL);
   g_array_set_size (f->progress, 0);
-  while (f->progress->len == 0)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (f->progress->len > 0);
   o.epochs = 1;
   job2 = lathe_session_train (f->session, plan, &o, NULL);
   wait_for (f, &f->n_done, 1);
@@ -312,8 +309,7 @@ test_train_cancel (Fixture *f, gconstpointer data)
 
   /* the session still evaluates plans */
   lathe_session_set_plan (f->session, other);
-  while (f->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  lathe_test_iterate_until (f->result != NULL);
   g_assert_false (f->result->trained);
   g_assert_cmpuint (f->result->n_samples, ==, lathe_dataset_get_n_samples (f->data));
 }
