@@ -38,6 +38,9 @@ lathe_session_result_unref (LatheSessionResult *r)
       g_clear_pointer (&r->applied, lathe_applied_free);
       g_clear_pointer (&r->epoch_loss, g_array_unref);
       g_clear_pointer (&r->epoch_accuracy, g_array_unref);
+      g_clear_pointer (&r->layers, g_ptr_array_unref);
+      g_free (r->train_spec);
+      g_free (r->train_sha256);
       g_free (r);
     }
 }
@@ -1338,6 +1341,16 @@ train_job_run (LatheSession           *self,
   r->epoch_loss = g_array_ref (tr->epoch_loss);
   r->epoch_accuracy = g_array_ref (tr->epoch_accuracy);
   r->untrained_accuracy = tr->untrained_accuracy;
+  r->train_options = job->options;
+  r->train_options.train = r->train_options.evaluation = NULL;
+  r->train_options.mean = r->train_options.std = NULL;
+  r->train_options.n_norm = 0;
+  r->train_spec = g_strdup (lathe_dataset_get_spec (o.train));
+  r->train_sha256 = g_strdup (lathe_dataset_get_sha256 (o.train));
+  r->layers = g_steal_pointer (&tr->layers);
+  r->train_steps = tr->steps;
+  r->train_seconds = tr->seconds;
+  r->train_samples_per_second = tr->samples_per_second;
   trained_insert (self, key, r);
   return r;
 }
