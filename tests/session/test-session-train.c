@@ -222,6 +222,25 @@ test_train_done (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->done->macs, ==, untrained->macs);
   g_assert_nonnull (f->done->applied);
 
+  /* what exporting it takes: the options (no datasets), the data, the
+   * student's own layers and the loop's figures */
+  g_assert_cmpint (f->done->train_options.mode, ==, LATHE_TRAIN_DISTILL);
+  g_assert_cmpuint (f->done->train_options.epochs, ==, 2);
+  g_assert_cmpuint (f->done->train_options.train_limit, ==, 5000);
+  g_assert_cmpuint (f->done->train_options.eval_samples, ==, 500);
+  g_assert_null (f->done->train_options.train);
+  g_assert_null (f->done->train_options.evaluation);
+  g_assert_null (f->done->train_options.mean);
+  g_assert_cmpstr (f->done->train_spec, ==, "fashion-mnist:train");
+  g_assert_cmpuint (strlen (f->done->train_sha256), ==, 64);
+  g_assert_nonnull (f->done->layers);
+  g_assert_cmpuint (f->done->layers->len, ==, f->done->applied->results->len);
+  g_assert_cmpuint (f->done->train_steps, ==, last_step);
+  g_assert_cmpfloat (f->done->train_seconds, >, 0);
+  g_assert_cmpfloat (f->done->train_samples_per_second, >, 0);
+  g_assert_null (untrained->layers);
+  g_assert_null (untrained->train_spec);
+
   /* cached: the same plan and options at once, nothing for others */
   t0 = g_get_monotonic_time ();
   again = lathe_session_lookup_trained (f->session, plan, &o, NULL);
