@@ -655,12 +655,17 @@ test_export_trained (void)
   g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "Distilled"));
   g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "3 epochs"));
   g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "not the untrained plan"));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (dialog));
+  save_png (GTK_WIDGET (dialog), "export-dialog-trained.png");
   gtk_window_destroy (GTK_WINDOW (dialog));
   drain ();
 
   dialog = export_from_window (window, trained_dir);
   command = g_strdup (_lathe_export_dialog_get_command (dialog));
   g_test_message ("%s", command);
+  gtk_widget_queue_draw (GTK_WIDGET (dialog));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (dialog));
+  save_png (GTK_WIDGET (dialog), "export-dialog-trained-done.png");
   close_export_dialog (dialog);
 
   training = pipeline_member (trained_dir, "training");
