@@ -1440,7 +1440,17 @@ train_post (LatheSession       *self,
   d->outcome = outcome;
   d->result = result ? lathe_session_result_ref (result) : NULL;
   d->message = g_strdup (message);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, train_deliver, d, train_delivery_free);
+  /* Always through an idle, never g_main_context_invoke(): cancelling a
+   * job that has not started posts from the main thread with `lock` held,
+   * and an invoke would run train_deliver() at once, which takes `lock`. */
+  {
+    g_autoptr(GSource) source = g_idle_source_new ();
+
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (source, train_deliver, d, train_delivery_free);
+    g_source_set_static_name (source, "[lathe] train delivery");
+    g_source_attach (source, self->context);
+  }
 }
 
 static gint
