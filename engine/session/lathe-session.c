@@ -447,6 +447,20 @@ lathe_session_get_layers (LatheSession *self)
   return self->layers;
 }
 
+guint
+lathe_session_get_normalization (LatheSession  *self,
+                                 const float  **mean,
+                                 const float  **std)
+{
+  g_return_val_if_fail (LATHE_IS_SESSION (self), 0);
+
+  if (mean != NULL)
+    *mean = self->mean;
+  if (std != NULL)
+    *std = self->std;
+  return self->n_channels;
+}
+
 static void
 drop_cache (LatheSession *self)
 {

@@ -101,6 +101,11 @@ LatheSession       *lathe_session_new             (LatheModel      *model,
 LatheModel         *lathe_session_get_model       (LatheSession    *self);
 LatheDataset       *lathe_session_get_dataset     (LatheSession    *self);
 GPtrArray          *lathe_session_get_layers      (LatheSession    *self);
+/* The input normalisation the session measures and trains with, one
+ * value per input channel (borrowed); returns the number of channels. */
+guint               lathe_session_get_normalization (LatheSession  *self,
+                                                     const float  **mean,
+                                                     const float  **std);
 void                lathe_session_set_subset_size (LatheSession    *self,
                                                    guint            n);
 void                lathe_session_set_cache_budget (LatheSession   *self,

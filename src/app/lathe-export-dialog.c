@@ -342,6 +342,7 @@ typedef struct {
   char          *model_file;   /* "model.onnx" */
   LatheSessionResult *trained; /* the student to export, or NULL: the plan */
   GBytes        *report;       /* out: for the "Added files" section */
+  GArray        *mean, *std;   /* out: float, the session's normalisation when not the model's */
 } Job;
 
 static void
@@ -359,6 +360,8 @@ job_free (gpointer data)
   g_free (job->model_file);
   g_clear_pointer (&job->trained, lathe_session_result_unref);
   g_clear_pointer (&job->report, g_bytes_unref);
+  g_clear_pointer (&job->mean, g_array_unref);
+  g_clear_pointer (&job->std, g_array_unref);
   g_free (job);
 }
 
@@ -408,8 +411,8 @@ export_thread (GTask        *task,
   if (!(model_bytes = lathe_exporter_export (job->exporter, r->applied->graph, weights, notes, &opset, &error)))
     goto fail;
 
-  /* The normalisation the session measured with: the model's own, else
-   * none — what lathe-cli reads from the same model. */
+  /* The normalisation the model declares, else none — what lathe-cli
+   * reads from the same model. */
   if (!lathe_model_get_normalization (model, &mean, &std, &error))
     {
       if (error != NULL)
@@ -420,6 +423,29 @@ export_thread (GTask        *task,
       g_array_append_val (mean, zero);
       g_array_append_val (std, one);
     }
+  /* The session measures (and trains) with its own, which the evaluation
+   * data dialog may have set: when it differs, the artifact records it
+   * and the command passes it (--mean, --std). */
+  {
+    const float *sm, *ss;
+    guint n = lathe_session_get_normalization (job->session, &sm, &ss);
+    gboolean same = mean->len == 1 || mean->len == n;
+
+    for (guint c = 0; same && c < n; c++)
+      {
+        guint k = mean->len > 1 ? c : 0;
+        same = g_array_index (mean, float, k) == sm[c] && g_array_index (std, float, k) == ss[c];
+      }
+    if (!same)
+      {
+        g_array_set_size (mean, 0);
+        g_array_set_size (std, 0);
+        g_array_append_vals (mean, sm, n);
+        g_array_append_vals (std, ss, n);
+        job->mean = g_array_ref (mean);
+        job->std = g_array_ref (std);
+      }
+  }
 
   {
     /* built as lathe-cli apply builds it, so `lathe-cli check` accepts it */
@@ -502,6 +528,62 @@ list_added_files (LatheExportDialog *self,
                                   G_FILE_CREATE_NONE, NULL, NULL, error);
 }
 
+/* Shortest text that reads back to the same float, as lathe-cli parses it. */
+static char *
+format_float (float v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int precision = 1; precision < 9; precision++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", precision);
+      g_ascii_formatd (buf, sizeof buf, format, v);
+      if ((float) g_ascii_strtod (buf, NULL) == v)
+        return g_strdup (buf);
+    }
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.9g", v));
+}
+
+static char *
+format_floats (GArray *values)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < values->len; i++)
+    {
+      g_autofree char *v = format_float (g_array_index (values, float, i));
+      g_string_append_printf (s, "%s%s", i ? "," : "", v);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* argv with --mean and --std after the model: the session's normalisation
+ * is not the model's, which lathe-cli would read otherwise. */
+static char **
+with_normalization (char   **argv,
+                    GArray  *mean,
+                    GArray  *std)
+{
+  GPtrArray *words = g_ptr_array_new ();
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      g_ptr_array_add (words, argv[i]);
+      if (i == 2)
+        {
+          g_ptr_array_add (words, g_strdup ("--mean"));
+          g_ptr_array_add (words, format_floats (mean));
+          g_ptr_array_add (words, g_strdup ("--std"));
+          g_ptr_array_add (words, format_floats (std));
+        }
+    }
+  g_ptr_array_add (words, NULL);
+  g_free (argv);      /* the words moved */
+  return (char **) g_ptr_array_free (words, FALSE);
+}
+
 static void
 show_command (LatheExportDialog *self,
               Job               *job)
@@ -531,6 +613,8 @@ show_command (LatheExportDialog *self,
     }
   else
     {
+      if (job->mean != NULL)
+        argv = with_normalization (argv, job->mean, job->std);
       self->command = lathe_cli_args_to_shell ((const char * const *) argv);
       gtk_label_set_text (self->command_label, self->command);
     }
