@@ -714,6 +714,16 @@ test_export_trained (void)
     g_assert_cmpstr (app_results, ==, cli_results);
   }
 
+  /* Another, untrained plan: the dialog exports the plan as before. */
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 50);
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  dialog = find_export_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_null (_lathe_export_dialog_get_student_text (dialog));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  drain ();
+
   window_free (window);
   lathe_test_remove_tree (tmp);
 }
