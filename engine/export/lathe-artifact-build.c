@@ -199,6 +199,32 @@ lathe_artifact_training_report (const LatheArtifactSource  *source,
   return g_string_free (s, FALSE);
 }
 
+JsonNode *
+lathe_artifact_training_section (const char              *outdir,
+                                 const LatheTrainOptions *o,
+                                 const char              *train_spec,
+                                 const char              *train_sha256)
+{
+  const char *colon;
+  g_auto(GStrv) files = NULL;
+  g_autoptr(GString) spec = NULL;
+
+  g_return_val_if_fail (outdir != NULL && o != NULL && train_spec != NULL, NULL);
+
+  if (g_str_has_prefix (train_spec, "fashion-mnist"))
+    return lathe_train_options_to_json (o, train_spec, train_sha256);
+  /* "format:file,file" or "file,file": only the files move */
+  colon = strchr (train_spec, ':');
+  files = g_strsplit (colon ? colon + 1 : train_spec, ",", -1);
+  spec = g_string_new_len (train_spec, colon ? colon - train_spec + 1 : 0);
+  for (guint i = 0; files[i]; i++)
+    {
+      g_autofree char *rel = lathe_artifact_relative_path (outdir, files[i]);
+      g_string_append_printf (spec, "%s%s", i ? "," : "", rel);
+    }
+  return lathe_train_options_to_json (o, spec->str, train_sha256);
+}
+
 gboolean
 lathe_artifact_build_write (const char                 *outdir,
                             gboolean                    force,

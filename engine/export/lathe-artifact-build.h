@@ -68,6 +68,16 @@ char          *lathe_artifact_training_report (const LatheArtifactSource  *sourc
                                                const LatheTrainOptions    *o,
                                                const LatheTrainResult     *result);
 
+/* The pipeline's "training" section (lathe_train_options_to_json()) for a
+ * student trained with `o` on `train_spec`, whose sha256 is
+ * `train_sha256`: the files of a file spec are recorded relative to
+ * `outdir`, like the model, so the artifact can move with its data; the
+ * built-in "fashion-mnist…" specs stay as they are. */
+JsonNode      *lathe_artifact_training_section (const char              *outdir,
+                                                const LatheTrainOptions *o,
+                                                const char              *train_spec,
+                                                const char              *train_sha256);
+
 /* Writes pipeline.json, measure->model_file and report.md into `outdir`
  * atomically, as lathe_artifact_write() does (`force`, `protected_paths`
  * and the errors are its). */

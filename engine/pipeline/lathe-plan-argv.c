@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-pipeline"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/lathe-error.h"
@@ -263,4 +264,113 @@ lathe_cli_args_to_shell (const char * const *argv)
         g_string_append (line, argv[i]);
     }
   return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+/* ---------------------------------------------------------------------- */
+/* lathe-cli distill                                                        */
+
+#define CLI_TRAIN_DATA_DEFAULT "fashion-mnist:train"
+
+static gboolean
+check_count (const char  *flag,
+             guint        value,
+             GError     **error)
+{
+  if (value <= G_MAXINT)
+    return TRUE;
+  g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED,
+               "%s %u: lathe-cli distill reads at most %d", flag, value, G_MAXINT);
+  return FALSE;
+}
+
+static gboolean
+check_finite (const char  *flag,
+              double       value,
+              GError     **error)
+{
+  if (isfinite (value))
+    return TRUE;
+  g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED,
+               "%s: %g has no lathe-cli form", flag, value);
+  return FALSE;
+}
+
+char **
+lathe_train_to_cli_args (const LathePlan         *plan,
+                         const LatheTrainOptions *options,
+                         const char              *train_spec,
+                         const char              *program,
+                         const char              *model_path,
+                         const char              *data_spec,
+                         const char              *output_dir,
+                         GError                 **error)
+{
+  g_auto(GStrv) apply = NULL;
+  g_autoptr(GPtrArray) argv = NULL;
+  LatheTrainOptions defaults;
+  const LatheTrainOptions *o = options;
+  guint n;
+
+  g_return_val_if_fail (plan != NULL, NULL);
+  g_return_val_if_fail (options != NULL, NULL);
+  g_return_val_if_fail (model_path != NULL, NULL);
+  g_return_val_if_fail (output_dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (o->seed > (guint64) G_MAXINT64)
+    {
+      g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED,
+                   "training seed %" G_GUINT64_FORMAT ": lathe-cli distill reads at most %" G_GINT64_FORMAT,
+                   o->seed, G_MAXINT64);
+      return NULL;
+    }
+  if (!check_count ("--epochs", o->epochs, error) || !check_count ("--batch-train", o->batch, error) ||
+      !check_count ("--train-limit", o->train_limit, error) ||
+      !check_count ("--eval-samples", o->eval_samples, error) ||
+      !check_finite ("--lr", o->lr, error) || !check_finite ("--temperature", o->temperature, error) ||
+      !check_finite ("--alpha", o->alpha, error) || !check_finite ("--momentum", o->momentum, error) ||
+      !check_finite ("--weight-decay", o->weight_decay, error))
+    return NULL;
+  if (!(apply = lathe_plan_to_cli_args (plan, program, model_path, data_spec, output_dir, error)))
+    return NULL;
+
+  lathe_train_options_init (&defaults);
+  /* apply's words with "distill" for "apply", the training flags before
+   * the closing "-o DIR" */
+  n = g_strv_length (apply);
+  g_assert (n >= 4 && g_str_equal (apply[1], "apply") && g_str_equal (apply[n - 2], "-o"));
+  argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (apply[0]));
+  g_ptr_array_add (argv, g_strdup ("distill"));
+  for (guint i = 2; i < n - 2; i++)
+    g_ptr_array_add (argv, g_strdup (apply[i]));
+
+  if (o->mode == LATHE_TRAIN_FINETUNE)
+    add (argv, "--finetune", NULL);
+  else if (o->mode == LATHE_TRAIN_QAT)
+    add (argv, "--qat", NULL);
+  add (argv, "--epochs", g_strdup_printf ("%u", o->epochs));
+  add (argv, "--batch-train", g_strdup_printf ("%u", o->batch));
+  add (argv, "--lr", format_double (o->lr));
+  add (argv, "--temperature", format_double (o->temperature));
+  add (argv, "--alpha", format_double (o->alpha));
+  add (argv, "--seed", g_strdup_printf ("%" G_GUINT64_FORMAT, o->seed));
+  add (argv, "--train-data", g_strdup (train_spec ? train_spec : CLI_TRAIN_DATA_DEFAULT));
+  if (o->optimizer != defaults.optimizer)
+    add (argv, "--optimizer", g_strdup (lathe_optimizer_to_string (o->optimizer)));
+  if (o->optimizer == LATHE_OPTIMIZER_SGD && o->momentum != LATHE_TRAIN_MOMENTUM_DEFAULT)
+    add (argv, "--momentum", format_double (o->momentum));
+  if (o->weight_decay != 0)
+    add (argv, "--weight-decay", format_double (o->weight_decay));
+  if (o->schedule != defaults.schedule)
+    add (argv, "--schedule", g_strdup (lathe_schedule_to_string (o->schedule)));
+  if (o->train_limit != 0)
+    add (argv, "--train-limit", g_strdup_printf ("%u", o->train_limit));
+  if (o->eval_samples != LATHE_TRAIN_EVAL_SAMPLES_DEFAULT)
+    add (argv, "--eval-samples", g_strdup_printf ("%u", o->eval_samples));
+
+  g_ptr_array_add (argv, g_strdup (apply[n - 2]));
+  g_ptr_array_add (argv, g_strdup (apply[n - 1]));
+  g_ptr_array_add (argv, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 }

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "compress/lathe-plan.h"
+#include "train/lathe-train.h"
 
 G_BEGIN_DECLS
 
@@ -40,5 +41,32 @@ char **lathe_plan_to_cli_args (const LathePlan  *plan,
  * through g_shell_quote() unless it holds only characters that need no
  * quoting, joined by single spaces. */
 char  *lathe_cli_args_to_shell (const char * const *argv);
+
+/* The command line that trains the plan's student as `options` say and
+ * writes its artifact:
+ *
+ *   lathe-cli distill MODEL [--data SPEC] [plan flags…] [--finetune|--qat]
+ *     --epochs E --batch-train N --lr LR --temperature T --alpha A
+ *     --seed S --train-data SPEC [--optimizer, --momentum, --weight-decay,
+ *     --schedule, --train-limit, --eval-samples] -o DIR
+ *
+ * The plan's flags and errors are lathe_plan_to_cli_args()'s. Epochs,
+ * batch, learning rate, temperature, alpha, seed and training data are
+ * always written, so the line records the training; the other options
+ * only when they differ from lathe-cli distill's defaults (--momentum
+ * only with SGD, which alone reads it). `train_spec` NULL means
+ * fashion-mnist:train. The datasets and normalisation in `options` are
+ * not read: the CLI loads --train-data and --data itself and reads the
+ * normalisation from the model's metadata. An option the flags cannot
+ * carry is a LATHE_COMPRESS_ERROR_UNSUPPORTED naming it: a seed above
+ * G_MAXINT64, a count above G_MAXINT, a non-finite number. */
+char **lathe_train_to_cli_args (const LathePlan         *plan,
+                                const LatheTrainOptions *options,
+                                const char              *train_spec,
+                                const char              *program,
+                                const char              *model_path,
+                                const char              *data_spec,
+                                const char              *output_dir,
+                                GError                 **error);
 
 G_END_DECLS

@@ -38,6 +38,9 @@ lathe_session_result_unref (LatheSessionResult *r)
       g_clear_pointer (&r->applied, lathe_applied_free);
       g_clear_pointer (&r->epoch_loss, g_array_unref);
       g_clear_pointer (&r->epoch_accuracy, g_array_unref);
+      g_clear_pointer (&r->layers, g_ptr_array_unref);
+      g_free (r->train_spec);
+      g_free (r->train_sha256);
       g_free (r);
     }
 }
@@ -442,6 +445,20 @@ GPtrArray *
 lathe_session_get_layers (LatheSession *self)
 {
   return self->layers;
+}
+
+guint
+lathe_session_get_normalization (LatheSession  *self,
+                                 const float  **mean,
+                                 const float  **std)
+{
+  g_return_val_if_fail (LATHE_IS_SESSION (self), 0);
+
+  if (mean != NULL)
+    *mean = self->mean;
+  if (std != NULL)
+    *std = self->std;
+  return self->n_channels;
 }
 
 static void
@@ -1338,6 +1355,16 @@ train_job_run (LatheSession           *self,
   r->epoch_loss = g_array_ref (tr->epoch_loss);
   r->epoch_accuracy = g_array_ref (tr->epoch_accuracy);
   r->untrained_accuracy = tr->untrained_accuracy;
+  r->train_options = job->options;
+  r->train_options.train = r->train_options.evaluation = NULL;
+  r->train_options.mean = r->train_options.std = NULL;
+  r->train_options.n_norm = 0;
+  r->train_spec = g_strdup (lathe_dataset_get_spec (o.train));
+  r->train_sha256 = g_strdup (lathe_dataset_get_sha256 (o.train));
+  r->layers = g_steal_pointer (&tr->layers);
+  r->train_steps = tr->steps;
+  r->train_seconds = tr->seconds;
+  r->train_samples_per_second = tr->samples_per_second;
   trained_insert (self, key, r);
   return r;
 }
@@ -1427,7 +1454,17 @@ train_post (LatheSession       *self,
   d->outcome = outcome;
   d->result = result ? lathe_session_result_ref (result) : NULL;
   d->message = g_strdup (message);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, train_deliver, d, train_delivery_free);
+  /* Always through an idle, never g_main_context_invoke(): cancelling a
+   * job that has not started posts from the main thread with `lock` held,
+   * and an invoke would run train_deliver() at once, which takes `lock`. */
+  {
+    g_autoptr(GSource) source = g_idle_source_new ();
+
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (source, train_deliver, d, train_delivery_free);
+    g_source_set_static_name (source, "[lathe] train delivery");
+    g_source_attach (source, self->context);
+  }
 }
 
 static gint

@@ -59,6 +59,20 @@ typedef struct {
   GArray       *epoch_loss;      /* double */
   GArray       *epoch_accuracy;  /* double */
   double        untrained_accuracy;
+  /* Trained only (zero and NULL otherwise): what writing and reproducing
+   * the student takes (lathe_artifact_training_report(), lathe-cli
+   * distill). The options it was trained with — their datasets and
+   * normalisation unset, eval_samples as used —, the training data as
+   * resolved (spec and sha256), the student's layers (applied->results
+   * align with them, as LatheTrainResult.layers) and the training loop's
+   * own figures. */
+  LatheTrainOptions train_options;
+  char         *train_spec;
+  char         *train_sha256;
+  GPtrArray    *layers;
+  guint64       train_steps;
+  double        train_seconds;
+  double        train_samples_per_second;
 } LatheSessionResult;
 
 #define LATHE_TYPE_SESSION_RESULT (lathe_session_result_get_type ())
@@ -87,6 +101,11 @@ LatheSession       *lathe_session_new             (LatheModel      *model,
 LatheModel         *lathe_session_get_model       (LatheSession    *self);
 LatheDataset       *lathe_session_get_dataset     (LatheSession    *self);
 GPtrArray          *lathe_session_get_layers      (LatheSession    *self);
+/* The input normalisation the session measures and trains with, one
+ * value per input channel (borrowed); returns the number of channels. */
+guint               lathe_session_get_normalization (LatheSession  *self,
+                                                     const float  **mean,
+                                                     const float  **std);
 void                lathe_session_set_subset_size (LatheSession    *self,
                                                    guint            n);
 void                lathe_session_set_cache_budget (LatheSession   *self,

@@ -15,6 +15,8 @@ gboolean          _lathe_export_dialog_get_busy           (LatheExportDialog *se
 AdwMessageDialog *_lathe_export_dialog_get_confirm_dialog (LatheExportDialog *self);
 /* The folder chooser while it is open, else NULL. */
 GtkFileChooser   *_lathe_export_dialog_get_chooser        (LatheExportDialog *self);
+/* What the student row says when a trained student is exported, else NULL. */
+const char       *_lathe_export_dialog_get_student_text   (LatheExportDialog *self);
 /* "form" or "done" */
 const char       *_lathe_export_dialog_get_page           (LatheExportDialog *self);
 

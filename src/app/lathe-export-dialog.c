@@ -34,6 +34,8 @@ struct _LatheExportDialog {
   AdwPreferencesGroup *params_group;
   AdwActionRow      *model_row;
   AdwActionRow      *data_row;
+  AdwPreferencesGroup *student_group;
+  AdwActionRow      *student_row;
   AdwStatusPage     *done_status;
   AdwPreferencesGroup *command_group;
   GtkButton         *copy_button;
@@ -44,6 +46,7 @@ struct _LatheExportDialog {
   GFile             *model;
   char              *data_spec;
   GFile             *folder;
+  LatheSessionResult *trained;         /* the trained student to export, or NULL: the plan */
 
   GtkStringList     *exporter_names;
   GObject           *exporter;         /* the chosen exporter, its properties set by the form */
@@ -337,7 +340,9 @@ typedef struct {
   char          *outdir;
   gboolean       force;
   char          *model_file;   /* "model.onnx" */
+  LatheSessionResult *trained; /* the student to export, or NULL: the plan */
   GBytes        *report;       /* out: for the "Added files" section */
+  GArray        *mean, *std;   /* out: float, the session's normalisation when not the model's */
 } Job;
 
 static void
@@ -353,7 +358,10 @@ job_free (gpointer data)
   g_free (job->model_path);
   g_free (job->outdir);
   g_free (job->model_file);
+  g_clear_pointer (&job->trained, lathe_session_result_unref);
   g_clear_pointer (&job->report, g_bytes_unref);
+  g_clear_pointer (&job->mean, g_array_unref);
+  g_clear_pointer (&job->std, g_array_unref);
   g_free (job);
 }
 
@@ -367,6 +375,8 @@ export_thread (GTask        *task,
   LatheModel *model = lathe_session_get_model (job->session);
   LatheDataset *data = lathe_session_get_dataset (job->session);
   GPtrArray *layers = lathe_session_get_layers (job->session);
+  LatheSessionResult *t = job->trained;
+  g_autoptr(JsonNode) training = NULL;
   g_autoptr(LatheSessionResult) baseline = NULL;
   g_autoptr(LatheSessionResult) r = NULL;
   g_autoptr(GHashTable) weights = NULL;
@@ -380,9 +390,20 @@ export_thread (GTask        *task,
   g_autoptr(GError) error = NULL;
   int opset = 0;
 
-  /* The whole evaluation set, as lathe-cli apply measures it. */
-  if (!(baseline = lathe_session_get_baseline (job->session, cancellable, &error)) ||
-      !(r = lathe_session_evaluate (job->session, job->plan, LATHE_STAGE_FULL, cancellable, &error)))
+  /* The whole evaluation set, as lathe-cli apply measures it; a trained
+   * student was measured on it when its training ended, as lathe-cli
+   * distill measures it. */
+  if (!(baseline = lathe_session_get_baseline (job->session, cancellable, &error)))
+    goto fail;
+  if (t != NULL)
+    {
+      r = lathe_session_result_ref (t);
+      /* the student's own layers: width changed their shapes */
+      layers = t->layers;
+      /* as lathe-cli distill records it */
+      training = lathe_artifact_training_section (job->outdir, &t->train_options, t->train_spec, t->train_sha256);
+    }
+  else if (!(r = lathe_session_evaluate (job->session, job->plan, LATHE_STAGE_FULL, cancellable, &error)))
     goto fail;
 
   /* How each compressed weight is stored, as lathe-cli apply decides it. */
@@ -390,8 +411,8 @@ export_thread (GTask        *task,
   if (!(model_bytes = lathe_exporter_export (job->exporter, r->applied->graph, weights, notes, &opset, &error)))
     goto fail;
 
-  /* The normalisation the session measured with: the model's own, else
-   * none — what lathe-cli reads from the same model. */
+  /* The normalisation the model declares, else none — what lathe-cli
+   * reads from the same model. */
   if (!lathe_model_get_normalization (model, &mean, &std, &error))
     {
       if (error != NULL)
@@ -402,12 +423,35 @@ export_thread (GTask        *task,
       g_array_append_val (mean, zero);
       g_array_append_val (std, one);
     }
+  /* The session measures (and trains) with its own, which the evaluation
+   * data dialog may have set: when it differs, the artifact records it
+   * and the command passes it (--mean, --std). */
+  {
+    const float *sm, *ss;
+    guint n = lathe_session_get_normalization (job->session, &sm, &ss);
+    gboolean same = mean->len == 1 || mean->len == n;
+
+    for (guint c = 0; same && c < n; c++)
+      {
+        guint k = mean->len > 1 ? c : 0;
+        same = g_array_index (mean, float, k) == sm[c] && g_array_index (std, float, k) == ss[c];
+      }
+    if (!same)
+      {
+        g_array_set_size (mean, 0);
+        g_array_set_size (std, 0);
+        g_array_append_vals (mean, sm, n);
+        g_array_append_vals (std, ss, n);
+        job->mean = g_array_ref (mean);
+        job->std = g_array_ref (std);
+      }
+  }
 
   {
     /* built as lathe-cli apply builds it, so `lathe-cli check` accepts it */
     LatheArtifactSource as = {
       job->outdir, job->model_path, lathe_model_get_sha256 (model), data,
-      mean, std, job->plan, NULL,
+      mean, std, job->plan, training,
     };
     LatheArtifactMeasure am = {
       r->applied, layers, model_bytes, job->model_file, opset, notes,
@@ -417,7 +461,23 @@ export_thread (GTask        *task,
 
     p = lathe_artifact_pipeline_new (&as, &am);
     pipeline_text = lathe_pipeline_to_json (p);
-    report = lathe_artifact_report (&as, &am, job->exporter_name);
+    if (t != NULL)
+      {
+        /* what the session kept of training, as lathe_distill() gave it */
+        LatheTrainResult tr = {
+          .applied = t->applied, .layers = t->layers,
+          .epochs = t->epoch_loss ? t->epoch_loss->len : 0, .steps = t->train_steps,
+          .seconds = t->train_seconds, .samples_per_second = t->train_samples_per_second,
+          .epoch_loss = t->epoch_loss, .epoch_accuracy = t->epoch_accuracy,
+          .untrained_accuracy = t->untrained_accuracy,
+        };
+        g_autofree char *text = lathe_artifact_training_report (&as, &am, t->train_spec, &t->train_options, &tr);
+
+        /* the training report does not say who wrote the model file */
+        report = g_strdup_printf ("%s\nExported by the Lathe app with the `%s` exporter.\n", text, job->exporter_name);
+      }
+    else
+      report = lathe_artifact_report (&as, &am, job->exporter_name);
 
     if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
         !lathe_artifact_build_write (job->outdir, job->force, protected_paths, pipeline_text, &am, report, &error))
@@ -468,6 +528,62 @@ list_added_files (LatheExportDialog *self,
                                   G_FILE_CREATE_NONE, NULL, NULL, error);
 }
 
+/* Shortest text that reads back to the same float, as lathe-cli parses it. */
+static char *
+format_float (float v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int precision = 1; precision < 9; precision++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", precision);
+      g_ascii_formatd (buf, sizeof buf, format, v);
+      if ((float) g_ascii_strtod (buf, NULL) == v)
+        return g_strdup (buf);
+    }
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.9g", v));
+}
+
+static char *
+format_floats (GArray *values)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < values->len; i++)
+    {
+      g_autofree char *v = format_float (g_array_index (values, float, i));
+      g_string_append_printf (s, "%s%s", i ? "," : "", v);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* argv with --mean and --std after the model: the session's normalisation
+ * is not the model's, which lathe-cli would read otherwise. */
+static char **
+with_normalization (char   **argv,
+                    GArray  *mean,
+                    GArray  *std)
+{
+  GPtrArray *words = g_ptr_array_new ();
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      g_ptr_array_add (words, argv[i]);
+      if (i == 2)
+        {
+          g_ptr_array_add (words, g_strdup ("--mean"));
+          g_ptr_array_add (words, format_floats (mean));
+          g_ptr_array_add (words, g_strdup ("--std"));
+          g_ptr_array_add (words, format_floats (std));
+        }
+    }
+  g_ptr_array_add (words, NULL);
+  g_free (argv);      /* the words moved */
+  return (char **) g_ptr_array_free (words, FALSE);
+}
+
 static void
 show_command (LatheExportDialog *self,
               Job               *job)
@@ -481,7 +597,15 @@ show_command (LatheExportDialog *self,
       gtk_label_set_text (self->command_label,
                           _("lathe-cli writes ONNX only; it has no flag for this exporter."));
     }
-  else if (!(argv = lathe_plan_to_cli_args (job->plan, "lathe-cli", job->model_path, job->data_spec,
+  else if (job->trained != NULL &&
+           !(argv = lathe_train_to_cli_args (job->plan, &job->trained->train_options, job->trained->train_spec,
+                                             "lathe-cli", job->model_path, job->data_spec, job->outdir, &error)))
+    {
+      g_autofree char *text = g_strdup_printf (_("This training has no lathe-cli form: %s"), error->message);
+      gtk_label_set_text (self->command_label, text);
+    }
+  else if (job->trained == NULL &&
+           !(argv = lathe_plan_to_cli_args (job->plan, "lathe-cli", job->model_path, job->data_spec,
                                             job->outdir, &error)))
     {
       g_autofree char *text = g_strdup_printf (_("This plan has no lathe-cli form: %s"), error->message);
@@ -489,10 +613,17 @@ show_command (LatheExportDialog *self,
     }
   else
     {
+      if (job->mean != NULL)
+        argv = with_normalization (argv, job->mean, job->std);
       self->command = lathe_cli_args_to_shell ((const char * const *) argv);
       gtk_label_set_text (self->command_label, self->command);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->copy_button), self->command != NULL);
+  if (job->trained != NULL)
+    adw_preferences_group_set_description (self->command_group,
+      _("Trains the same student from the same model and data and writes the same model file. Training is "
+        "repeatable bit for bit on the same computer with the same number of BLAS threads; on another "
+        "computer the weights, and so the figures, may differ slightly. The timings in report.md always differ."));
 }
 
 static void
@@ -536,7 +667,9 @@ export_done_cb (GObject      *object,
 
   show_command (self, job);
   {
-    g_autofree char *description = g_strdup_printf (_("The artifact is in %s"), where);
+    g_autofree char *description = job->trained != NULL
+                                   ? g_strdup_printf (_("The trained student’s artifact is in %s"), where)
+                                   : g_strdup_printf (_("The artifact is in %s"), where);
     adw_status_page_set_description (self->done_status, description);
   }
   gtk_stack_set_visible_child_name (self->stack, "done");
@@ -572,6 +705,8 @@ start_export (LatheExportDialog *self,
   job->force = force;
   ext = lathe_exporter_get_extension (job->exporter);
   job->model_file = g_strdup_printf ("model.%s", ext && *ext ? ext : "bin");
+  if (self->trained != NULL)
+    job->trained = lathe_session_result_ref (self->trained);
 
   self->cancellable = g_cancellable_new ();
   set_busy (self, TRUE);
@@ -803,6 +938,7 @@ lathe_export_dialog_finalize (GObject *object)
   g_clear_object (&self->model);
   g_free (self->data_spec);
   g_clear_object (&self->folder);
+  g_clear_pointer (&self->trained, lathe_session_result_unref);
   g_clear_object (&self->exporter_names);
   g_clear_object (&self->exporter);
   g_clear_pointer (&self->param_rows, g_ptr_array_unref);
@@ -845,6 +981,8 @@ lathe_export_dialog_class_init (LatheExportDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, params_group);
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, model_row);
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, data_row);
+  gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, student_group);
+  gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, student_row);
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, done_status);
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, command_group);
   gtk_widget_class_bind_template_child (widget_class, LatheExportDialog, copy_button);
@@ -934,6 +1072,55 @@ lathe_export_dialog_new (GtkWindow       *parent,
   return self;
 }
 
+/* What the student row says: how it was trained, and that the untrained
+ * plan is not what is exported. */
+static char *
+describe_trained (LatheSessionResult *t)
+{
+  guint epochs = t->epoch_loss ? t->epoch_loss->len : t->train_options.epochs;
+
+  switch (t->train_options.mode)
+    {
+    case LATHE_TRAIN_FINETUNE:
+      /* translators: %u is a number of epochs, %s the training data, for example fashion-mnist:train */
+      return g_strdup_printf (ngettext ("Fine-tuned for %u epoch on %s, with the pruned weights held at zero; "
+                                        "not the untrained plan",
+                                        "Fine-tuned for %u epochs on %s, with the pruned weights held at zero; "
+                                        "not the untrained plan", epochs), epochs, t->train_spec);
+    case LATHE_TRAIN_QAT:
+      /* translators: %u is a number of epochs, %s the training data, for example fashion-mnist:train */
+      return g_strdup_printf (ngettext ("Fine-tuned through the quantized weights for %u epoch on %s; "
+                                        "not the untrained plan",
+                                        "Fine-tuned through the quantized weights for %u epochs on %s; "
+                                        "not the untrained plan", epochs), epochs, t->train_spec);
+    case LATHE_TRAIN_DISTILL:
+    default:
+      /* translators: %u is a number of epochs, %s the training data, for example fashion-mnist:train */
+      return g_strdup_printf (ngettext ("Distilled from the original for %u epoch on %s; not the untrained plan",
+                                        "Distilled from the original for %u epochs on %s; not the untrained plan",
+                                        epochs), epochs, t->train_spec);
+    }
+}
+
+void
+lathe_export_dialog_set_trained (LatheExportDialog  *self,
+                                 LatheSessionResult *trained)
+{
+  g_return_if_fail (LATHE_IS_EXPORT_DIALOG (self));
+  g_return_if_fail (trained == NULL || (trained->trained && trained->layers != NULL && trained->train_spec != NULL));
+  g_return_if_fail (!self->busy);
+
+  g_clear_pointer (&self->trained, lathe_session_result_unref);
+  if (trained != NULL)
+    {
+      g_autofree char *text = describe_trained (trained);
+
+      self->trained = lathe_session_result_ref (trained);
+      adw_action_row_set_subtitle (self->student_row, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->student_group), trained != NULL);
+}
+
 /* ---------------------------------------------------------------------- */
 /* For tests                                                                */
 
@@ -967,6 +1154,13 @@ AdwMessageDialog *
 _lathe_export_dialog_get_confirm_dialog (LatheExportDialog *self)
 {
   return self->confirm;
+}
+
+const char *
+_lathe_export_dialog_get_student_text (LatheExportDialog *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->student_group))
+         ? adw_action_row_get_subtitle (self->student_row) : NULL;
 }
 
 const char *

@@ -25,12 +25,23 @@ G_DECLARE_FINAL_TYPE (LatheExportDialog, lathe_export_dialog, LATHE, EXPORT_DIAL
  *     Files found there afterwards that the export did not write are
  *     listed in report.md under "Added files". Emitted before "exported".
  *   "exported" (GFile *dir): the export succeeded; the dialog shows the
- *     `lathe-cli apply …` command that reproduces it. */
+ *     `lathe-cli apply …` (for a trained student `lathe-cli distill …`)
+ *     command that reproduces it. */
 LatheExportDialog *lathe_export_dialog_new        (GtkWindow        *parent,
                                                    LatheSession     *session,
                                                    const LathePlan  *plan,
                                                    GFile            *model,
                                                    const char       *data_spec);
+/* Exports `trained` — a student lathe_session_train() made for the
+ * dialog's plan (trained TRUE) — instead of the untrained plan, as
+ * `lathe-cli distill` writes it: the trained weights through the chosen
+ * exporter, pipeline.json with its "training" section, the training
+ * report, and its figures on the whole evaluation set; the command shown
+ * is then the `lathe-cli distill …` that trains it again. The form says
+ * that the trained student is exported. NULL: the plan, untrained (the
+ * default). Not while an export runs. */
+void               lathe_export_dialog_set_trained (LatheExportDialog  *self,
+                                                    LatheSessionResult *trained);
 /* The artifact folder chosen (or NULL). */
 GFile             *lathe_export_dialog_get_folder (LatheExportDialog *self);
 void               lathe_export_dialog_set_folder (LatheExportDialog *self,

@@ -388,6 +388,8 @@ export_action (GtkWidget  *widget,
     return;
   plan = _lathe_window_build_plan (self);
   dialog = lathe_export_dialog_new (GTK_WINDOW (self), self->session, plan, self->file, self->data_spec);
+  /* A trained student on show is what the person exports. */
+  lathe_export_dialog_set_trained (dialog, _lathe_window_get_trained_for (self, plan));
   g_signal_connect_object (dialog, "add-files", G_CALLBACK (export_add_files_cb), self, 0);
   g_signal_connect_object (dialog, "exported", G_CALLBACK (export_done_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));

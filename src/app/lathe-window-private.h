@@ -175,6 +175,10 @@ void        _lathe_window_train_start      (LatheWindow     *self);
 void        _lathe_window_train_dispose    (LatheWindow     *self);
 void        _lathe_window_train_result     (LatheWindow     *self,
                                             LatheSessionResult *result);
+/* The trained student on show, if it is the one of `plan`, else NULL
+ * (borrowed): what the export dialog exports instead of the plan. */
+LatheSessionResult *_lathe_window_get_trained_for (LatheWindow     *self,
+                                                   const LathePlan *plan);
 
 /* lathe-window-files.c */
 void        _lathe_window_files_class_init (GtkWidgetClass  *widget_class);

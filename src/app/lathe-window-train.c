@@ -117,6 +117,20 @@ lookup_trained (LatheWindow     *self,
   return NULL;
 }
 
+LatheSessionResult *
+_lathe_window_get_trained_for (LatheWindow     *self,
+                               const LathePlan *plan)
+{
+  g_autoptr(LatheSessionResult) found = NULL;
+
+  if (self->session == NULL || self->shown_trained == NULL)
+    return NULL;
+  /* Its own options find it again only under the same plan; the window
+   * always trains on the default training data (train_spec NULL). */
+  found = lathe_session_lookup_trained (self->session, plan, &self->shown_trained->train_options, NULL);
+  return found == self->shown_trained ? self->shown_trained : NULL;
+}
+
 static void
 show_trained (LatheWindow        *self,
               LatheSessionResult *trained)

@@ -361,25 +361,10 @@ lathe_cli_distill (int    argc,
       lathe_metrics_fidelity (measured.metrics), baseline_bytes, measured.n_samples,
     };
     const char *protected_paths[] = { argv[1], NULL };
-    /* a file spec is recorded relative to the artifact, like the model */
     const char *ts = lathe_dataset_get_spec (train);
-    g_autofree char *rel = NULL;
-
-    if (!g_str_has_prefix (ts, "fashion-mnist"))
-      {
-        const char *colon = strchr (ts, ':');
-        g_auto(GStrv) files = g_strsplit (colon ? colon + 1 : ts, ",", -1);
-        GString *spec = g_string_new (NULL);
-        g_string_append_len (spec, ts, colon ? colon - ts + 1 : 0);
-        for (guint i = 0; files[i]; i++)
-          {
-            g_autofree char *r = lathe_artifact_relative_path (outdir, files[i]);
-            g_string_append_printf (spec, "%s%s", i ? "," : "", r);
-          }
-        rel = g_string_free (spec, FALSE);
-      }
     out = lathe_artifact_pipeline_new (&as, &am);
-    out->training = lathe_train_options_to_json (&o, rel ? rel : ts, lathe_dataset_get_sha256 (train));
+    /* a file spec is recorded relative to the artifact, like the model */
+    out->training = lathe_artifact_training_section (outdir, &o, ts, lathe_dataset_get_sha256 (train));
     pipeline_text = lathe_pipeline_to_json (out);
     report = lathe_artifact_training_report (&as, &am, ts, &o, result);
     if (!lathe_artifact_build_write (outdir, force, protected_paths, pipeline_text, &am, report, &error))

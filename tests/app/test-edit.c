@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "lathe-app-format.h"
-#include "lathe-export-dialog.h"
+#include "lathe-export-dialog-private.h"
 #include "lathe-scoreboard-private.h"
 #include "pipeline/lathe-pipeline.h"
 #include "lathe-test-util.h"
@@ -491,6 +491,242 @@ test_distil (void)
   window_free (window);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Exporting a trained student                                             */
+
+#define TRAINED_LIMIT 2048
+
+static gboolean
+export_settled (gpointer data)
+{
+  LatheExportDialog *dialog = data;
+
+  return !_lathe_export_dialog_get_busy (dialog) &&
+         (g_str_equal (_lathe_export_dialog_get_page (dialog), "done") ||
+          _lathe_export_dialog_get_error (dialog) != NULL);
+}
+
+/* win.export, then Export to `out`: the dialog on its done page (ref'd). */
+static LatheExportDialog *
+export_from_window (LatheWindow *window,
+                    const char  *out)
+{
+  g_autoptr(GFile) dir = g_file_new_for_path (out);
+  LatheExportDialog *dialog;
+
+  g_assert_null (find_export_dialog ());
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  dialog = find_export_dialog ();
+  g_assert_nonnull (dialog);
+  g_object_ref (dialog);
+  lathe_export_dialog_export_to (dialog, dir);
+  g_assert_true (wait_for (export_settled, dialog));
+  g_assert_cmpstr (_lathe_export_dialog_get_error (dialog), ==, NULL);
+  g_assert_cmpstr (_lathe_export_dialog_get_page (dialog), ==, "done");
+  return dialog;
+}
+
+static void
+close_export_dialog (LatheExportDialog *dialog)
+{
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  drain ();
+  g_object_unref (dialog);
+}
+
+static int
+run_cli (const char * const *argv,
+         char              **out,
+         char              **err)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (proc);
+}
+
+static char *
+sha256_of (const char *dir,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
+}
+
+/* pipeline.json's member `name` as JSON text, or NULL when it is absent
+ * or null. */
+static char *
+pipeline_member (const char *dir,
+                 const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, "pipeline.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (!json_object_has_member (root, name) || JSON_NODE_HOLDS_NULL (json_object_get_member (root, name)))
+    return NULL;
+  return json_to_string (json_object_get_member (root, name), FALSE);
+}
+
+static void
+assert_cli_check (const char *cli,
+                  const char *dir)
+{
+  g_autofree char *pipeline = g_build_filename (dir, "pipeline.json", NULL);
+  const char *argv[] = { cli, "check", pipeline, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_cli (argv, &out, &err);
+
+  g_test_message ("lathe-cli check %s: %s%s", dir, out, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "sha256 matches"));
+}
+
+/* A width plan on the MLP, exported untrained, then distilled in the
+ * window and exported again: the second artifact is the trained student,
+ * as lathe-cli distill writes it — "training" in pipeline.json, the
+ * training report, other weights than the untrained export, accepted by
+ * the real lathe-cli check — and the command the dialog shows is a
+ * lathe-cli distill that, run, writes the same model.onnx bit for bit. */
+static void
+test_export_trained (void)
+{
+  LatheWindow *window = window_new ();
+  g_autofree char *path = lathe_test_sample ("fashion-mlp.onnx");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autofree char *tmp = g_dir_make_tmp ("lathe-test-trained-XXXXXX", NULL);
+  g_autofree char *untrained_dir = g_build_filename (tmp, "untrained", NULL);
+  g_autofree char *trained_dir = g_build_filename (tmp, "trained student", NULL);
+  g_autofree char *moved = g_build_filename (tmp, "trained student.app", NULL);
+  g_autofree char *untrained_sha = NULL, *trained_sha = NULL, *cli_sha = NULL;
+  g_autofree char *training = NULL, *report = NULL, *report_path = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *cli = g_getenv ("LATHE_CLI");
+  LatheExportDialog *dialog;
+  int status;
+
+  g_assert_nonnull (cli);
+  _lathe_window_set_train_limit (window, TRAINED_LIMIT);
+  lathe_window_open (window, file);
+  g_assert_true (wait_until (window, model_shown));
+  g_assert_true (wait_until (window, measured));
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 34);
+  g_assert_true (wait_until (window, measured));
+  g_assert_null (_lathe_window_get_error (window));
+
+  /* Untrained: as before — no student row, lathe-cli apply, no training. */
+  dialog = export_from_window (window, untrained_dir);
+  g_assert_null (_lathe_export_dialog_get_student_text (dialog));
+  g_assert_true (g_str_has_prefix (_lathe_export_dialog_get_command (dialog), "lathe-cli apply "));
+  close_export_dialog (dialog);
+  training = pipeline_member (untrained_dir, "training");
+  g_assert_null (training);
+  untrained_sha = sha256_of (untrained_dir, "model.onnx");
+
+  /* Distil in the window. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train", "s", "distill"));
+  g_assert_true (wait_until (window, training_over));
+  g_assert_null (_lathe_window_get_error (window));
+  g_assert_true (g_str_has_prefix (_lathe_scoreboard_get_student_text (_lathe_window_get_scoreboard (window)),
+                                   "Trained student"));
+
+  /* The dialog says it exports the trained student, and does. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  dialog = find_export_dialog ();
+  g_assert_nonnull (dialog);
+  g_test_message ("student row: %s", _lathe_export_dialog_get_student_text (dialog));
+  g_assert_nonnull (_lathe_export_dialog_get_student_text (dialog));
+  g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "Distilled"));
+  g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "3 epochs"));
+  g_assert_nonnull (strstr (_lathe_export_dialog_get_student_text (dialog), "not the untrained plan"));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (dialog));
+  save_png (GTK_WIDGET (dialog), "export-dialog-trained.png");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  drain ();
+
+  dialog = export_from_window (window, trained_dir);
+  command = g_strdup (_lathe_export_dialog_get_command (dialog));
+  g_test_message ("%s", command);
+  gtk_widget_queue_draw (GTK_WIDGET (dialog));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (dialog));
+  save_png (GTK_WIDGET (dialog), "export-dialog-trained-done.png");
+  close_export_dialog (dialog);
+
+  training = pipeline_member (trained_dir, "training");
+  g_test_message ("training: %s", training);
+  g_assert_nonnull (training);
+  g_assert_nonnull (strstr (training, "\"method\":\"distill\""));
+  g_assert_nonnull (strstr (training, "\"epochs\":3"));
+  g_assert_nonnull (strstr (training, "\"limit\":" G_STRINGIFY (TRAINED_LIMIT)));
+  g_assert_nonnull (strstr (training, "\"data\":\"fashion-mnist:train\""));
+  g_assert_nonnull (strstr (training, "\"data_sha256\":\""));
+  report_path = g_build_filename (trained_dir, "report.md", NULL);
+  g_assert_true (g_file_get_contents (report_path, &report, NULL, NULL));
+  g_assert_true (g_str_has_prefix (report, "# Lathe training report"));
+  g_assert_nonnull (strstr (report, "trained (distill) on `fashion-mnist:train`"));
+  /* the window's charts were added, as for any export */
+  g_assert_nonnull (strstr (report, "## Added files"));
+  trained_sha = sha256_of (trained_dir, "model.onnx");
+  g_assert_cmpstr (trained_sha, !=, untrained_sha);
+  assert_cli_check (cli, untrained_dir);
+  assert_cli_check (cli, trained_dir);
+
+  /* The command: lathe-cli distill with the options used; run with the
+   * artifact moved aside, it trains the same student bit for bit. */
+  g_assert_true (g_str_has_prefix (command, "lathe-cli distill "));
+  g_assert_nonnull (strstr (command, " --epochs 3 "));
+  g_assert_nonnull (strstr (command, " --train-limit " G_STRINGIFY (TRAINED_LIMIT) " "));
+  g_assert_nonnull (strstr (command, " --seed 0 "));
+  g_assert_nonnull (strstr (command, " --train-data fashion-mnist:train "));
+  g_assert_true (g_shell_parse_argv (command, NULL, &argv, &error));
+  g_assert_no_error (error);
+  g_free (argv[0]);
+  argv[0] = g_strdup (cli);
+  g_assert_cmpint (g_rename (trained_dir, moved), ==, 0);
+  status = run_cli ((const char * const *) argv, &out, &err);
+  if (status != 0)
+    g_error ("%s: exit %d\n%s", command, status, err);
+  cli_sha = sha256_of (trained_dir, "model.onnx");
+  g_assert_cmpstr (cli_sha, ==, trained_sha);
+  {
+    g_autofree char *app_training = pipeline_member (moved, "training");
+    g_autofree char *cli_training = pipeline_member (trained_dir, "training");
+    g_autofree char *app_results = pipeline_member (moved, "results");
+    g_autofree char *cli_results = pipeline_member (trained_dir, "results");
+
+    g_assert_cmpstr (app_training, ==, cli_training);
+    g_assert_cmpstr (app_results, ==, cli_results);
+  }
+
+  /* Another, untrained plan: the dialog exports the plan as before. */
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 50);
+  g_assert_true (wait_until (window, measured));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.export", NULL));
+  dialog = find_export_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_null (_lathe_export_dialog_get_student_text (dialog));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  drain ();
+
+  window_free (window);
+  lathe_test_remove_tree (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -502,5 +738,6 @@ main (int   argc,
   g_test_add_func ("/lathe/app/edit/pipeline", test_pipeline);
   g_test_add_func ("/lathe/app/edit/charts-and-export", test_charts_and_export);
   g_test_add_func ("/lathe/app/edit/distil", test_distil);
+  g_test_add_func ("/lathe/app/edit/export-trained", test_export_trained);
   return g_test_run ();
 }

@@ -797,6 +797,90 @@ test_close_while_exporting (Fixture       *f,
   g_assert_cmpstr (after, ==, before);
 }
 
+/* The window measures with the normalisation the evaluation data dialog
+ * set, not the model's: the artifact records that one, so lathe-cli check
+ * measures what the window measured, and the command passes it. */
+static void
+test_own_normalization (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *cli = g_getenv ("LATHE_CLI");
+  const float mean = 0.5f, std = 0.25f;
+  g_autofree char *model_path = NULL;
+  g_autofree char *outdir = NULL, *moved = NULL, *pipeline = NULL, *onnx = NULL;
+  g_autofree char *pipeline_text = NULL, *moved_text = NULL, *moved_pipeline = NULL;
+  g_autofree char *out = NULL, *err = NULL, *sha_app = NULL, *sha_cli = NULL;
+  g_autoptr(LatheModel) model = NULL;
+  g_autoptr(LatheSession) session = NULL;
+  g_autoptr(LatheExportDialog) dialog = NULL;
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(LatheSessionResult) r = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  SKIP_WITHOUT_DATA (f);
+  g_assert_nonnull (cli);
+
+  model_path = g_file_get_path (f->model);
+  model = lathe_model_new_from_file (model_path, NULL, &error);
+  g_assert_no_error (error);
+  session = lathe_session_new (model, lathe_session_get_dataset (f->session), &mean, &std, 1, &error);
+  g_assert_no_error (error);
+  dialog = g_object_ref (lathe_export_dialog_new (f->parent, session, f->plan, f->model, "fashion-mnist"));
+  gtk_window_present (GTK_WINDOW (dialog));
+  outdir = g_build_filename (f->tmp, "own-normalization", NULL);
+  dir = g_file_new_for_path (outdir);
+  lathe_export_dialog_export_to (dialog, dir);
+  wait_settled (dialog);
+  g_assert_cmpstr (_lathe_export_dialog_get_error (dialog), ==, NULL);
+
+  pipeline = g_build_filename (outdir, "pipeline.json", NULL);
+  onnx = g_build_filename (outdir, "model.onnx", NULL);
+  g_assert_true (g_file_get_contents (pipeline, &pipeline_text, NULL, NULL));
+  g_assert_nonnull (strstr (pipeline_text, "\"mean\": [0.5]"));
+  g_assert_nonnull (strstr (pipeline_text, "\"std\": [0.25]"));
+  /* the accuracy recorded is the session's, with its normalisation */
+  r = lathe_session_evaluate (session, f->plan, LATHE_STAGE_FULL, NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *acc = g_strdup_printf ("\"accuracy\": %.4f", r->accuracy);
+    g_assert_nonnull (strstr (pipeline_text, acc));
+  }
+  {
+    const char *check[] = { cli, "check", pipeline, NULL };
+    status = run (check, &out, &err);
+    if (status != 0)
+      g_error ("lathe-cli check %s: exit %d\n%s%s", pipeline, status, out, err);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+
+  g_test_message ("%s", _lathe_export_dialog_get_command (dialog));
+  g_assert_nonnull (strstr (_lathe_export_dialog_get_command (dialog), " --mean 0.5 --std 0.25 "));
+  sha_app = file_sha256 (onnx);
+  moved = g_strconcat (outdir, ".app", NULL);
+  g_assert_cmpint (g_rename (outdir, moved), ==, 0);
+  g_assert_true (g_shell_parse_argv (_lathe_export_dialog_get_command (dialog), NULL, &argv, &error));
+  g_assert_no_error (error);
+  g_free (argv[0]);
+  argv[0] = g_strdup (cli);
+  status = run ((const char * const *) argv, &out, &err);
+  if (status != 0)
+    g_error ("%s: exit %d\n%s", _lathe_export_dialog_get_command (dialog), status, err);
+  sha_cli = file_sha256 (onnx);
+  g_assert_cmpstr (sha_cli, ==, sha_app);
+  g_clear_pointer (&pipeline_text, g_free);
+  g_assert_true (g_file_get_contents (pipeline, &pipeline_text, NULL, NULL));
+  moved_pipeline = g_build_filename (moved, "pipeline.json", NULL);
+  g_assert_true (g_file_get_contents (moved_pipeline, &moved_text, NULL, NULL));
+  g_assert_cmpstr (strstr (pipeline_text, "\"data\""), ==, strstr (moved_text, "\"data\""));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  drain ();
+  lathe_session_wait_idle (session);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -813,6 +897,7 @@ main (int   argc,
   ADD ("/lathe/app/export/accessible-names", test_accessible_names);
   ADD ("/lathe/app/export/chooser", test_chooser);
   ADD ("/lathe/app/export/close-while-exporting", test_close_while_exporting);
+  ADD ("/lathe/app/export/own-normalization", test_own_normalization);
   g_test_add_func ("/lathe/app/export/param-form", test_param_form);
 #undef ADD
   return g_test_run ();

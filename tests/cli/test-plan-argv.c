@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "pipeline/lathe-pipeline.h"
@@ -335,6 +336,112 @@ test_unsupported (void)
   }
 }
 
+/* lathe_train_to_cli_args(): apply's plan flags under "distill", the
+ * training options before -o; the ones that have no flag are errors. */
+static gboolean
+has_words (char       **argv,
+           const char  *flag,
+           const char  *value)
+{
+  for (guint i = 0; argv[i] != NULL; i++)
+    if (g_str_equal (argv[i], flag))
+      return value == NULL || g_strcmp0 (argv[i + 1], value) == 0;
+  return FALSE;
+}
+
+static void
+test_train (void)
+{
+  g_autoptr(LathePlan) plan = lathe_plan_new ();
+  g_autoptr(GError) error = NULL;
+  LatheTrainOptions o;
+  char **argv;
+  guint n;
+
+  plan->defaults.width = 0.34;
+  lathe_train_options_init (&o);
+  {
+    g_auto(GStrv) words = lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", "fashion-mnist", "out", &error);
+    const char *expect[] = { "lathe-cli", "distill", "m.onnx", "--data", "fashion-mnist", "--width", "0.34",
+                             "--epochs", "3", "--batch-train", "128", "--lr", "0.001", "--temperature", "4",
+                             "--alpha", "0.5", "--seed", "0", "--train-data", "fashion-mnist:train",
+                             "-o", "out", NULL };
+    g_assert_no_error (error);
+    g_assert_true (g_strv_equal ((const char * const *) words, expect));
+  }
+
+  /* every option away from its default */
+  o.mode = LATHE_TRAIN_FINETUNE;
+  o.epochs = 7;
+  o.batch = 32;
+  o.lr = 0.1;
+  o.temperature = 2.5;
+  o.alpha = 0.25;
+  o.seed = 42;
+  o.optimizer = LATHE_OPTIMIZER_SGD;
+  o.momentum = 0.8;
+  o.weight_decay = 1e-4;
+  o.schedule = LATHE_SCHEDULE_CONSTANT;
+  o.train_limit = 1000;
+  o.eval_samples = 0;
+  argv = lathe_train_to_cli_args (plan, &o, "idx:/d/a.gz,/d/b.gz", "cli", "m.onnx", NULL, "out", &error);
+  g_assert_no_error (error);
+  n = g_strv_length (argv);
+  g_assert_cmpstr (argv[0], ==, "cli");
+  g_assert_cmpstr (argv[1], ==, "distill");
+  g_assert_cmpstr (argv[n - 2], ==, "-o");
+  g_assert_cmpstr (argv[n - 1], ==, "out");
+  g_assert_false (has_words (argv, "--data", NULL));
+  g_assert_true (has_words (argv, "--finetune", NULL));
+  g_assert_false (has_words (argv, "--qat", NULL));
+  g_assert_true (has_words (argv, "--epochs", "7"));
+  g_assert_true (has_words (argv, "--batch-train", "32"));
+  g_assert_true (has_words (argv, "--lr", "0.1"));
+  g_assert_true (has_words (argv, "--temperature", "2.5"));
+  g_assert_true (has_words (argv, "--alpha", "0.25"));
+  g_assert_true (has_words (argv, "--seed", "42"));
+  g_assert_true (has_words (argv, "--optimizer", "sgd"));
+  g_assert_true (has_words (argv, "--momentum", "0.8"));
+  g_assert_true (has_words (argv, "--weight-decay", "0.0001"));
+  g_assert_true (has_words (argv, "--schedule", "constant"));
+  g_assert_true (has_words (argv, "--train-data", "idx:/d/a.gz,/d/b.gz"));
+  g_assert_true (has_words (argv, "--train-limit", "1000"));
+  g_assert_true (has_words (argv, "--eval-samples", "0"));
+  g_strfreev (argv);
+
+  o.mode = LATHE_TRAIN_QAT;
+  argv = lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", NULL, "out", &error);
+  g_assert_no_error (error);
+  g_assert_true (has_words (argv, "--qat", NULL));
+  g_assert_false (has_words (argv, "--finetune", NULL));
+  g_strfreev (argv);
+
+  /* what the flags cannot carry */
+  o.seed = (guint64) G_MAXINT64 + 1;
+  g_assert_null (lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", NULL, "out", &error));
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "seed"));
+  g_clear_error (&error);
+  o.seed = 0;
+  o.epochs = (guint) G_MAXINT + 1;
+  g_assert_null (lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", NULL, "out", &error));
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "--epochs"));
+  g_clear_error (&error);
+  o.epochs = 3;
+  o.lr = NAN;
+  g_assert_null (lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", NULL, "out", &error));
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "--lr"));
+  g_clear_error (&error);
+  /* and the plan's own errors */
+  o.lr = 0.001;
+  plan->seed = 7;
+  g_assert_null (lathe_train_to_cli_args (plan, &o, NULL, NULL, "m.onnx", NULL, "out", &error));
+  g_assert_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "seed"));
+}
+
 static void
 test_shell_quoting (void)
 {
@@ -363,6 +470,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lathe/cli/plan-argv/patterns", test_channel_pattern);
   g_test_add_func ("/lathe/cli/plan-argv/activation-importance", test_activation_importance);
   g_test_add_func ("/lathe/cli/plan-argv/unsupported", test_unsupported);
+  g_test_add_func ("/lathe/cli/plan-argv/train", test_train);
   g_test_add_func ("/lathe/cli/plan-argv/shell-quoting", test_shell_quoting);
   return g_test_run ();
 }

@@ -180,6 +180,34 @@ test_pipeline_training (Fixture       *f,
   g_assert_true (json_node_equal (p->training, training));
 }
 
+/* The "training" section records file specs relative to the artifact,
+ * as the model; built-in specs stay as they are. */
+static void
+test_training_section (void)
+{
+  static const struct { const char *spec, *expect; } cases[] = {
+    { "fashion-mnist:train", "fashion-mnist:train" },
+    { "fashion-mnist:train[0:100]", "fashion-mnist:train[0:100]" },
+    { "idx:/a/x/images.gz,/a/x/labels.gz", "idx:../x/images.gz,../x/labels.gz" },
+    { "/a/b/train.npy", "train.npy" },
+  };
+  LatheTrainOptions o;
+
+  lathe_train_options_init (&o);
+  o.epochs = 2;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonNode) node = lathe_artifact_training_section ("/a/b", &o, cases[i].spec, "abc");
+      g_autoptr(JsonNode) expect = lathe_train_options_to_json (&o, cases[i].expect, "abc");
+      JsonObject *obj = json_node_get_object (node);
+
+      g_assert_cmpstr (json_object_get_string_member (obj, "data"), ==, cases[i].expect);
+      g_assert_cmpstr (json_object_get_string_member (obj, "data_sha256"), ==, "abc");
+      g_assert_cmpint (json_object_get_int_member (obj, "epochs"), ==, 2);
+      g_assert_true (json_node_equal (node, expect));
+    }
+}
+
 static void
 test_report (Fixture       *f,
              gconstpointer  unused)
@@ -335,6 +363,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/lathe/engine/export/artifact-build/relative-path", test_relative_path);
+  g_test_add_func ("/lathe/engine/export/artifact-build/training-section", test_training_section);
 #define ADD(path, func) \
   g_test_add ("/lathe/engine/export/artifact-build/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("pipeline", test_pipeline);

@@ -221,6 +221,25 @@ test_train_done (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->done->macs, ==, untrained->macs);
   g_assert_nonnull (f->done->applied);
 
+  /* what exporting it takes: the options (no datasets), the data, the
+   * student's own layers and the loop's figures */
+  g_assert_cmpint (f->done->train_options.mode, ==, LATHE_TRAIN_DISTILL);
+  g_assert_cmpuint (f->done->train_options.epochs, ==, 2);
+  g_assert_cmpuint (f->done->train_options.train_limit, ==, 5000);
+  g_assert_cmpuint (f->done->train_options.eval_samples, ==, 500);
+  g_assert_null (f->done->train_options.train);
+  g_assert_null (f->done->train_options.evaluation);
+  g_assert_null (f->done->train_options.mean);
+  g_assert_cmpstr (f->done->train_spec, ==, "fashion-mnist:train");
+  g_assert_cmpuint (strlen (f->done->train_sha256), ==, 64);
+  g_assert_nonnull (f->done->layers);
+  g_assert_cmpuint (f->done->layers->len, ==, f->done->applied->results->len);
+  g_assert_cmpuint (f->done->train_steps, ==, last_step);
+  g_assert_cmpfloat (f->done->train_seconds, >, 0);
+  g_assert_cmpfloat (f->done->train_samples_per_second, >, 0);
+  g_assert_null (untrained->layers);
+  g_assert_null (untrained->train_spec);
+
   /* cached: the same plan and options at once, nothing for others */
   t0 = g_get_monotonic_time ();
   again = lathe_session_lookup_trained (f->session, plan, &o, NULL);
@@ -314,6 +333,43 @@ test_train_cancel (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->result->n_samples, ==, lathe_dataset_get_n_samples (f->data));
 }
 
+/* Cancelling a job before the worker has picked it up, from the main
+ * thread: its answer still arrives, later, on the main context (this used
+ * to deadlock: the answer was delivered at once, under the session's lock). */
+static void
+test_train_cancel_pending (Fixture *f, gconstpointer data)
+{
+  g_autoptr(LathePlan) plan = width_plan (0.34);
+  LatheTrainOptions o;
+  guint64 job, job2;
+
+  REQUIRE_DATA (f);
+  small_options (&o);
+
+  job = lathe_session_train (f->session, plan, &o, NULL);
+  lathe_session_cancel_training (f->session);
+  /* delivered later, never inside the call */
+  g_assert_cmpuint (f->n_cancelled, ==, 0);
+  wait_for (f, &f->n_cancelled, 1);
+  g_assert_cmpuint (f->cancelled_job, ==, job);
+
+  /* a job superseded while still waiting */
+  job = lathe_session_train (f->session, plan, &o, NULL);
+  job2 = lathe_session_train (f->session, plan, &o, NULL);
+  g_assert_cmpuint (f->n_cancelled, ==, 1);
+  wait_for (f, &f->n_cancelled, 2);
+  g_assert_cmpuint (f->cancelled_job, ==, job);
+  lathe_session_cancel_training (f->session);
+  wait_for (f, &f->n_cancelled, 3);
+  g_assert_cmpuint (f->cancelled_job, ==, job2);
+  lathe_session_wait_training (f->session);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (f->n_done, ==, 0);
+  g_assert_cmpuint (f->n_failed, ==, 0);
+  g_assert_cmpuint (f->n_cancelled, ==, 3);
+}
+
 static void
 test_train_failed (Fixture *f, gconstpointer data)
 {
@@ -357,6 +413,7 @@ main (int argc, char **argv)
   ADD ("/lathe/engine/session/train/done", test_train_done);
   ADD ("/lathe/engine/session/train/sync", test_train_sync_same);
   ADD ("/lathe/engine/session/train/cancel", test_train_cancel);
+  ADD ("/lathe/engine/session/train/cancel-pending", test_train_cancel_pending);
   ADD ("/lathe/engine/session/train/failed", test_train_failed);
   return g_test_run ();
 }
