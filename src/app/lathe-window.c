@@ -10,6 +10,7 @@
 #include "lathe-settings.h"
 #include "lathe-layer-item.h"
 #include "lathe-window-private.h"
+#include "lathe-wheel-guard.h"
 
 /* The bundled sample and the data every model is measured on for now. */
 #define SAMPLE_MODEL "fashion-cnn.onnx"
@@ -885,6 +886,10 @@ static void
 lathe_window_init (LatheWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* the model page scrolls: the wheel over an unfocused slider scrolls it */
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_bits_scale));
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_sparsity_scale));
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_width_scale));
 
   self->measured = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_measured_free);
   self->settings = lathe_settings_new ();
