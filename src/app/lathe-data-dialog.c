@@ -9,6 +9,7 @@
 #include "core/lathe-error.h"
 #include "data/lathe-dataset.h"
 #include "eval/lathe-evaluator.h"
+#include "lathe-a11y.h"
 #include "lathe-data-dialog-private.h"
 
 #define BUILTIN_SPEC "fashion-mnist:test"
@@ -540,6 +541,8 @@ static void
 lathe_data_dialog_init (LatheDataDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* "_Use Use" in GTK 4.8 */
+  lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
   self->n_channels = 1;
   for (FileKind k = 0; k < N_FILES; k++)
     update_file_row (self, k);

@@ -11,6 +11,7 @@
 #include "lathe-layer-item.h"
 #include "lathe-window-private.h"
 #include "lathe-wheel-guard.h"
+#include "lathe-a11y.h"
 
 /* The bundled sample and the data every model is measured on for now. */
 #define SAMPLE_MODEL "fashion-cnn.onnx"
@@ -886,6 +887,8 @@ static void
 lathe_window_init (LatheWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* "_Open Open" in GTK 4.8 */
+  lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
   /* the model page scrolls: the wheel over an unfocused slider scrolls it */
   lathe_wheel_guard_attach (GTK_WIDGET (self->global_bits_scale));
   lathe_wheel_guard_attach (GTK_WIDGET (self->global_sparsity_scale));
