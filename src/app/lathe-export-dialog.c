@@ -865,11 +865,10 @@ lathe_export_dialog_init (LatheExportDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->param_rows = g_ptr_array_new ();
 
-  /* Cancel and Export are named by their labels, once (GTK 4.8 would
-   * read "_Export Export"); the other controls' labels do not say it all. */
+  /* Named once (GTK 4.8 would read "_Export Export"): Cancel and Export
+   * by their labels, the others as their labels do not say it all. */
+  lathe_a11y_name_button (self->choose_button, _("Choose the artifact folder"));
   lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->choose_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Choose the artifact folder"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Copy the lathe-cli command"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_PROPERTY_LABEL,

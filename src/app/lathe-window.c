@@ -835,6 +835,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_bits_scale);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_sparsity_scale);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_scale);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, cancel_training_button);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_bits_value);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_sparsity_value);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_value);
@@ -887,7 +888,8 @@ static void
 lathe_window_init (LatheWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  /* "_Open Open" in GTK 4.8 */
+  /* named once: not "_Open Open" in GTK 4.8 */
+  lathe_a11y_name_button (self->cancel_training_button, _("Cancel Training"));
   lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
   /* the model page scrolls: the wheel over an unfocused slider scrolls it */
   lathe_wheel_guard_attach (GTK_WIDGET (self->global_bits_scale));

@@ -82,9 +82,6 @@ test_catalog (void)
   /* A <PRIu64> msgid: gettext expands it at run time on both sides. */
   g_assert_cmpstr (ngettext ("%" PRIu64 " weight pruned", "%" PRIu64 " weights pruned", 3), ==,
                    "%" PRIu64 " Gewichte entfernt");
-  /* the engine's layer status phrases, from the same catalogue */
-  g_assert_cmpstr (g_dgettext ("lathe", "; width %" PRIu64 "/%" PRIu64 " units"), ==,
-                   "; Breite %" PRIu64 "/%" PRIu64 " Einheiten");
 }
 
 /* A plugin's Description[de] from its keyfile, through the registry. */
@@ -185,6 +182,9 @@ test_layer_status (void)
                    "4-Bit gleichmäßig pro Kanal; 50.0 % nach Betrag entfernt");
   /* what the table shows */
   g_assert_nonnull (find_label (table, lathe_layer_item_get_status (conv1)));
+  /* a <PRIu64> phrase of the engine, from the same catalogue */
+  g_assert_cmpstr (g_dgettext ("lathe", "; width %" PRIu64 "/%" PRIu64 " units"), ==,
+                   "; Breite %" PRIu64 "/%" PRIu64 " Einheiten");
 
   /* the engine's own words are unchanged */
   result = _lathe_window_get_result (window);

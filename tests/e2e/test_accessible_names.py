@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""End to end: what a screen reader reads for the controls of the window
-and of the export dialog. GTK 4.8 joins a widget's accessible label with
+"""End to end: what a screen reader reads for the controls of the window,
+the evaluation data dialog and the export dialog. GTK 4.8 joins a widget's accessible label with
 the names of the widgets that label it, so a button with a mnemonic read
 "_Open Open" and the dialog's buttons "Cancel Cancel", "Export Export";
 every push button, combo box and slider must be named once, without the
-mnemonic's underscore."""
+mnemonic's underscore, and buttons named apart from their label ("Cancel
+Training" for "_Cancel") by that name alone."""
 
 import os
 import sys
@@ -41,16 +42,32 @@ def _walk(acc):
             yield from _walk(c)
 
 
-L.tap("1..2")
+L.tap("1..3")
 
 with L.App("--sample") as app:
     win = app.window()
     app.wait_full_result(what="the sample's first full-set figures")
     bad = bad_names(win)
     assert not bad, "named twice or with a raw mnemonic: %s" % ", ".join(bad)
-    opened = L.find(win, "push button", "Open Model…")
-    assert opened is not None, "the Open Model… button named once"
+    for name in ("Open Model…", "Export…", "Distil", "Cancel Training", "Pin Current Plan"):
+        assert L.find(win, "push button", name) is not None, "the window's button %r" % name
     L.tap("ok 1 - the window's controls are named once")
+
+    # -- the main menu's Evaluation Data… opens the data dialog
+    menu = L.wait(lambda: L.find(win, "push button", "Main Menu"), "the Main Menu button", dump_root=app.acc)
+    L.click(menu)
+    item = L.wait(lambda: L.find(app.acc, "menu item", pred=lambda a: "Evaluation Data" in a.name),
+                  "the menu's Evaluation Data… item", dump_root=app.acc)
+    L.press(item)
+    data = L.wait(lambda: app.toplevel("Evaluation Data"), "the data dialog", dump_root=app.acc)
+    L.wait(lambda: L.find(data, "push button", "Use"), "the data dialog's Use button", dump_root=data)
+    bad = bad_names(data)
+    assert not bad, "named twice or with a raw mnemonic: %s" % ", ".join(bad)
+    for name in ("Cancel", "Use", "Choose the images file", "Choose the labels file"):
+        assert L.find(data, "push button", name) is not None, "the data dialog's button %r" % name
+    L.press(L.find(data, "push button", "Cancel"))
+    L.wait(lambda: app.toplevel("Evaluation Data") is None, "the data dialog to close", dump_root=app.acc)
+    L.tap("ok 2 - the data dialog's buttons are named once")
 
     export = L.wait(lambda: L.find(win, "push button", "Export…"), "the header bar's Export… button",
                     dump_root=win)
@@ -60,6 +77,7 @@ with L.App("--sample") as app:
     L.screenshot("accessible-names-export-dialog")
     bad = bad_names(dialog)
     assert not bad, "named twice or with a raw mnemonic: %s" % ", ".join(bad)
-    for role, name in (("push button", "Cancel"), ("push button", "Export"), ("combo box", "Exporter")):
+    for role, name in (("push button", "Cancel"), ("push button", "Export"), ("combo box", "Exporter"),
+                       ("push button", "Choose the artifact folder")):
         assert L.find(dialog, role, name) is not None, "the dialog's %s %r" % (role, name)
-    L.tap("ok 2 - the export dialog's Cancel, Export and Exporter are named once")
+    L.tap("ok 3 - the export dialog's Cancel, Export, Choose… and Exporter are named once")
