@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-compress"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lathe-config.h"       /* GETTEXT_PACKAGE, for the status's translations */
+#include <glib/gi18n-lib.h>
 
 #include "compress/lathe-apply.h"
 #include "compress/lathe-prune.h"
@@ -25,6 +29,7 @@ layer_result_free (LatheLayerResult *r)
   g_free (r->name);
   lathe_layer_settings_clear (&r->settings);
   g_free (r->status);
+  g_free (r->width_note);
   g_clear_pointer (&r->quantized, lathe_quantized_free);
   g_free (r);
 }
@@ -728,6 +733,7 @@ layer_result_copy (const LatheLayerResult *r)
   memset (&c->settings, 0, sizeof c->settings);
   lathe_layer_settings_copy (&c->settings, &r->settings);
   c->status = g_strdup (r->status);
+  c->width_note = g_strdup (r->width_note);
   c->quantized = NULL;
   if (r->quantized != NULL)
     {
@@ -877,50 +883,89 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-static char *
-describe (const LatheLayerSettings *s,
-          const LatheLayer         *layer,
-          gboolean                  folded,
-          gsize                     rows_before,
-          gsize                     rows,
-          double                    sparsity,
-          const char               *width_note)
-{
-  GString *out = g_string_new (NULL);
+/* A message of describe(): its English msgid for files and the CLI, or its
+ * translation in the app's "lathe" catalogue. */
+static const char *
+status_text (gboolean    translated,
+             const char *msgid) G_GNUC_FORMAT (2);
 
+static const char *
+status_text (gboolean    translated,
+             const char *msgid)
+{
+  return translated ? g_dgettext (GETTEXT_PACKAGE, msgid) : msgid;
+}
+
+char *
+lathe_layer_result_describe (const LatheLayerResult *r,
+                             gboolean                translated)
+{
+  const LatheLayerSettings *s;
+  GString *out;
+
+  g_return_val_if_fail (r != NULL, NULL);
+
+  s = &r->settings;
+  if (s->skip)
+    /* translators: a layer's status in the layer table: the plan leaves it alone */
+    return g_strdup (status_text (translated, N_("skipped: stays float32")));
+
+  /* Whole phrases, not words glued together, so each can be translated. */
+  out = g_string_new (NULL);
   if (s->bits == 32)
-    g_string_append (out, "float32");
+    /* translators: a layer status: weights kept as 32-bit floats (usually left as is) */
+    g_string_append (out, status_text (translated, N_("float32")));
   else if (s->bits == 16)
-    g_string_append (out, "float16");
+    /* translators: a layer status: weights stored as 16-bit floats (usually left as is) */
+    g_string_append (out, status_text (translated, N_("float16")));
   else if (g_strcmp0 (s->quantizer, "palette") == 0)
-    g_string_append_printf (out, "%d-bit palette per %s", s->bits,
-                            s->granularity == LATHE_GRANULARITY_TENSOR ? "tensor" : "channel");
+    g_string_append_printf (out, s->granularity == LATHE_GRANULARITY_TENSOR
+                                 /* translators: layer status; %d is a bit width, a palette (codebook) for the whole weight */
+                                 ? status_text (translated, N_("%d-bit palette per tensor"))
+                                 /* translators: layer status; %d is a bit width, a palette (codebook) per output unit */
+                                 : status_text (translated, N_("%d-bit palette per channel")),
+                            s->bits);
   else
     {
-      g_string_append_printf (out, "%d-bit uniform ", s->bits);
       if (s->granularity == LATHE_GRANULARITY_GROUP)
-        g_string_append_printf (out, "per group of %d", s->group_size);
+        /* translators: layer status; a bit width, then how many weights share one scale */
+        g_string_append_printf (out, status_text (translated, N_("%d-bit uniform per group of %d")),
+                                s->bits, s->group_size);
+      else if (s->granularity == LATHE_GRANULARITY_TENSOR)
+        /* translators: layer status; %d is a bit width, one scale for the whole weight */
+        g_string_append_printf (out, status_text (translated, N_("%d-bit uniform per tensor")), s->bits);
       else
-        g_string_append_printf (out, "per %s", s->granularity == LATHE_GRANULARITY_TENSOR ? "tensor" : "channel");
+        /* translators: layer status; %d is a bit width, one scale per output unit */
+        g_string_append_printf (out, status_text (translated, N_("%d-bit uniform per channel")), s->bits);
       if (s->affine)
-        g_string_append (out, ", affine");
+        /* translators: appended to a layer status: the quantizer has a zero point */
+        g_string_append (out, status_text (translated, N_(", affine")));
       if (s->scale == LATHE_SCALE_MSE)
-        g_string_append (out, ", MSE scale");
+        /* translators: appended to a layer status: scales chosen to minimise the squared error */
+        g_string_append (out, status_text (translated, N_(", MSE scale")));
     }
-  if (sparsity > 0)
+  if (r->sparsity > 0)
     {
       if (s->pattern == LATHE_PATTERN_NM)
-        g_string_append_printf (out, "; %d:%d sparse", s->nm_n, s->nm_m);
+        /* translators: appended to a layer status: N of every M weights kept, e.g. "; 2:4 sparse" */
+        g_string_append_printf (out, status_text (translated, N_("; %d:%d sparse")), s->nm_n, s->nm_m);
+      else if (s->pattern == LATHE_PATTERN_CHANNEL)
+        /* translators: appended to a layer status: the share of weights removed with whole units */
+        g_string_append_printf (out, status_text (translated, N_("; %.1f %% channel-pruned")), 100 * r->sparsity);
       else
-        g_string_append_printf (out, "; %.1f %% %s-pruned", 100 * sparsity,
-                                s->pattern == LATHE_PATTERN_CHANNEL ? "channel" : "magnitude");
+        /* translators: appended to a layer status: the share of weights removed by magnitude */
+        g_string_append_printf (out, status_text (translated, N_("; %.1f %% magnitude-pruned")), 100 * r->sparsity);
     }
-  if (rows != rows_before)
-    g_string_append_printf (out, "; width %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT " units", rows, rows_before);
-  if (width_note != NULL)
-    g_string_append_printf (out, "; width not applied: %s", width_note);
-  if (folded)
-    g_string_append (out, "; BatchNormalization folded in");
+  if (r->rows != r->rows_before)
+    /* translators: appended to a layer status: output units kept of those the layer had */
+    g_string_append_printf (out, status_text (translated, N_("; width %" PRIu64 "/%" PRIu64 " units")),
+                            (guint64) r->rows, (guint64) r->rows_before);
+  if (r->width_note != NULL)
+    /* translators: appended to a layer status; %s says why (in English, from the model's structure) */
+    g_string_append_printf (out, status_text (translated, N_("; width not applied: %s")), r->width_note);
+  if (r->bn_folded)
+    /* translators: appended to a layer status: the BatchNormalization after it was merged into its weights */
+    g_string_append (out, status_text (translated, N_("; BatchNormalization folded in")));
   return g_string_free (out, FALSE);
 }
 
@@ -1304,7 +1349,7 @@ lathe_apply_plan_full (LatheGraph               *base,
 
       if (s->skip)
         {
-          r->status = g_strdup ("skipped: stays float32");
+          r->status = lathe_layer_result_describe (r, FALSE);
           r->packed_bytes = lathe_tensor_nbytes (w);
           r->sqnr_db = INFINITY;
           goto store;
@@ -1374,7 +1419,8 @@ lathe_apply_plan_full (LatheGraph               *base,
       spec.pruned = sparsity[i] > 0;   /* dense: no index */
       r->packed_bytes = lathe_size_tensor (&spec, NULL);
 
-      r->status = describe (s, layer, folded[i], rows_before[i], rows[i], sparsity[i], width_note[i]);
+      r->width_note = g_strdup (width_note[i]);
+      r->status = lathe_layer_result_describe (r, FALSE);
 
     store:
       if (cache != NULL)

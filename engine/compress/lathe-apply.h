@@ -22,7 +22,9 @@ typedef struct {
   guint64             original_bytes;  /* float32 bytes in the source model */
   guint64             packed_bytes;    /* bytes in Lathe's packed layout */
   double              sqnr_db;         /* weight signal-to-error of prune+quantize; INFINITY if exact */
-  char               *status;          /* what was applied, or skipped and why */
+  char               *status;          /* what was applied, or skipped and why: English,
+                                        * lathe_layer_result_describe (r, FALSE) */
+  char               *width_note;      /* why a width below 1 was not applied, or NULL */
   LatheQuantized     *quantized;       /* uniform codes (bits ≤ 8), for export */
   gboolean            fp16;
 } LatheLayerResult;
@@ -35,6 +37,14 @@ typedef struct _LatheApplied {
 } LatheApplied;
 
 void          lathe_applied_free  (LatheApplied *applied);
+
+/* What the plan did to the layer, in words: "4-bit uniform per channel;
+ * 50.0 % magnitude-pruned". `translated` FALSE gives the English of
+ * result->status (files, the CLI); TRUE translates each phrase through the
+ * "lathe" gettext domain, for the app (a width note's reason stays as the
+ * layer analysis gave it). */
+char         *lathe_layer_result_describe (const LatheLayerResult *result,
+                                           gboolean                translated);
 
 /* Checks the plan against the layers: unknown names, values out of range,
  * a method parameter that does not apply. Messages name the layer. */

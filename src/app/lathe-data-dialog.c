@@ -9,6 +9,7 @@
 #include "core/lathe-error.h"
 #include "data/lathe-dataset.h"
 #include "eval/lathe-evaluator.h"
+#include "lathe-a11y.h"
 #include "lathe-data-dialog-private.h"
 
 #define BUILTIN_SPEC "fashion-mnist:test"
@@ -26,6 +27,7 @@ struct _LatheDataDialog {
   GtkCheckButton  *files_check;
   AdwPreferencesGroup *files_group;
   AdwActionRow    *file_row[N_FILES];
+  GtkButton       *choose_button[N_FILES];
   AdwEntryRow     *mean_row;
   AdwEntryRow     *std_row;
   AdwPreferencesGroup *norm_group;
@@ -520,6 +522,10 @@ lathe_data_dialog_class_init (LatheDataDialogClass *klass)
                                              G_STRUCT_OFFSET (LatheDataDialog, file_row[FILE_IMAGES]));
   gtk_widget_class_bind_template_child_full (widget_class, "labels_row", FALSE,
                                              G_STRUCT_OFFSET (LatheDataDialog, file_row[FILE_LABELS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "images_button", FALSE,
+                                             G_STRUCT_OFFSET (LatheDataDialog, choose_button[FILE_IMAGES]));
+  gtk_widget_class_bind_template_child_full (widget_class, "labels_button", FALSE,
+                                             G_STRUCT_OFFSET (LatheDataDialog, choose_button[FILE_LABELS]));
   gtk_widget_class_bind_template_child (widget_class, LatheDataDialog, mean_row);
   gtk_widget_class_bind_template_child (widget_class, LatheDataDialog, std_row);
   gtk_widget_class_bind_template_child (widget_class, LatheDataDialog, norm_group);
@@ -540,6 +546,10 @@ static void
 lathe_data_dialog_init (LatheDataDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* named once: not "_Use Use" in GTK 4.8 */
+  lathe_a11y_name_button (self->choose_button[FILE_IMAGES], _("Choose the images file"));
+  lathe_a11y_name_button (self->choose_button[FILE_LABELS], _("Choose the labels file"));
+  lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
   self->n_channels = 1;
   for (FileKind k = 0; k < N_FILES; k++)
     update_file_row (self, k);

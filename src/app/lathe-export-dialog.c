@@ -13,6 +13,7 @@
 #include "pipeline/lathe-pipeline.h"
 #include "pipeline/lathe-plan-argv.h"
 #include "plugin/lathe-plugin-registry.h"
+#include "lathe-a11y.h"
 #include "lathe-export-dialog-private.h"
 
 #define PIPELINE_FILE "pipeline.json"
@@ -673,10 +674,8 @@ export_done_cb (GObject      *object,
     adw_status_page_set_description (self->done_status, description);
   }
   gtk_stack_set_visible_child_name (self->stack, "done");
+  /* named "Close" by its label (lathe_a11y_name_buttons_by_label) */
   gtk_button_set_label (self->cancel_button, _("_Close"));
-  /* The accessible label set at init would still say "Cancel". */
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->cancel_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Close"), -1);
   gtk_widget_set_visible (GTK_WIDGET (self->export_button), FALSE);
   update_actions (self);
   g_signal_emit (self, signals[SIGNAL_EXPORTED], 0, dir);
@@ -1004,19 +1003,15 @@ lathe_export_dialog_init (LatheExportDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->param_rows = g_ptr_array_new ();
 
-  /* Accessible names for the controls whose label does not say it all. */
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->choose_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Choose the artifact folder"), -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->export_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Export"), -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->cancel_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Cancel"), -1);
+  /* Named once (GTK 4.8 would read "_Export Export"): Cancel and Export
+   * by their labels, the others as their labels do not say it all. */
+  lathe_a11y_name_button (self->choose_button, _("Choose the artifact folder"));
+  lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Copy the lathe-cli command"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Exporting"), -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->exporter_row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Exporter"), -1);
+  /* the combo row is labelled by its title already: no label of its own */
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->command_label), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("lathe-cli command"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->error_label), GTK_ACCESSIBLE_PROPERTY_LABEL,

@@ -333,7 +333,8 @@ lathe_layer_item_set_result (LatheLayerItem         *self,
       self->stored_fraction = (double) result->packed_bytes / result->original_bytes;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORED_FRACTION]);
     }
-  set_string (self, &self->status, g_strdup (result->status), PROP_STATUS);
+  /* the engine's English status is for files; the table reads the user's language */
+  set_string (self, &self->status, lathe_layer_result_describe (result, TRUE), PROP_STATUS);
   if (isfinite (result->sqnr_db))
     /* translators: a signal-to-noise ratio in decibels */
     sqnr = g_strdup_printf (_("%.1f dB"), result->sqnr_db);

@@ -8,6 +8,7 @@
 #include "lathe-app-format.h"
 #include "lathe-layer-item.h"
 #include "lathe-layer-table-private.h"
+#include "lathe-wheel-guard.h"
 
 struct _LatheLayerTable {
   GtkWidget           parent_instance;
@@ -413,6 +414,8 @@ slider_setup (GtkListItem *list_item,
   gtk_scale_set_draw_value (GTK_SCALE (scale), FALSE);
   gtk_range_set_round_digits (GTK_RANGE (scale), 0);
   gtk_widget_set_hexpand (scale, TRUE);
+  /* the wheel scrolls the table unless this slider has focus */
+  lathe_wheel_guard_attach (scale);
   /* Ticks without labels at each bit width (1…8, 16, 32) and every 25 %:
    * the row stays one line high, the value beside it names the tick. */
   if (slider == SLIDER_BITS)

@@ -51,6 +51,7 @@ struct _LatheWindow {
   GtkLabel             *histogram_title;
   GtkWidget            *recent_box;
   GtkListBox           *recent_list;
+  GtkButton            *cancel_training_button;
 
   GCancellable         *load_cancellable;
   GtkNativeDialog      *chooser;

@@ -10,6 +10,8 @@
 #include "lathe-settings.h"
 #include "lathe-layer-item.h"
 #include "lathe-window-private.h"
+#include "lathe-wheel-guard.h"
+#include "lathe-a11y.h"
 
 /* The bundled sample and the data every model is measured on for now. */
 #define SAMPLE_MODEL "fashion-cnn.onnx"
@@ -833,6 +835,7 @@ lathe_window_class_init (LatheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_bits_scale);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_sparsity_scale);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_scale);
+  gtk_widget_class_bind_template_child (widget_class, LatheWindow, cancel_training_button);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_bits_value);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_sparsity_value);
   gtk_widget_class_bind_template_child (widget_class, LatheWindow, global_width_value);
@@ -885,6 +888,13 @@ static void
 lathe_window_init (LatheWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* named once: not "_Open Open" in GTK 4.8 */
+  lathe_a11y_name_button (self->cancel_training_button, _("Cancel Training"));
+  lathe_a11y_name_buttons_by_label (GTK_WIDGET (self));
+  /* the model page scrolls: the wheel over an unfocused slider scrolls it */
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_bits_scale));
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_sparsity_scale));
+  lathe_wheel_guard_attach (GTK_WIDGET (self->global_width_scale));
 
   self->measured = g_ptr_array_new_with_free_func ((GDestroyNotify) lathe_measured_free);
   self->settings = lathe_settings_new ();

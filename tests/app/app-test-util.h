@@ -29,7 +29,7 @@ window_wait_done (gpointer data)
 }
 
 /* Iterates the main context until `done` holds or the time is up. */
-static gboolean
+G_GNUC_UNUSED static gboolean
 wait_until (LatheWindow *window,
             Condition    done)
 {

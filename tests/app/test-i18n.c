@@ -2,8 +2,8 @@
 #define G_LOG_DOMAIN "test-i18n"
 
 /* The German translation, in process: with LC_ALL=C.UTF-8 LANGUAGE=de and
- * the app's gettext setup, the empty window and the formatted figures read
- * in German. The .mo comes from the build tree's po/ (no install). Runs
+ * the app's gettext setup, the empty window, the formatted figures and the
+ * layer table's status column (phrased by the engine) read in German. The .mo comes from the build tree's po/ (no install). Runs
  * under Xvfb like test-window. */
 
 #include <glib/gi18n.h>
@@ -16,12 +16,7 @@
 #include "lathe-window-private.h"
 #include "plugin/lathe-plugin-registry.h"
 
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
+#include "app-test-util.h"
 
 /* The first widget under `root` of `type` for which `match` holds. */
 static GtkWidget *
@@ -137,6 +132,73 @@ test_empty_window (void)
   g_assert_finalize_object (window);
 }
 
+/* The GtkLabel below `root` that reads `text`. */
+static GtkWidget *
+find_label (GtkWidget  *root,
+            const char *text)
+{
+  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (root)), text) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_label (child, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The engine says what a plan did to each layer; the table shows it in
+ * the user's language, while the engine's own status (files, the CLI)
+ * stays English. */
+static void
+test_layer_status (void)
+{
+  LatheWindow *window = window_new ();
+  GtkWidget *table = GTK_WIDGET (_lathe_window_get_layer_table (window));
+  LatheLayerItem *conv1;
+  LatheLayerItem *fc1;
+  LatheSessionResult *result;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-sample", NULL));
+  g_assert_true (wait_until (window, model_shown));
+  g_assert_null (_lathe_window_get_error (window));
+  conv1 = find_item (window, "conv1.weight");
+  fc1 = find_item (window, "fc1.weight");
+  g_assert_nonnull (conv1);
+  g_assert_nonnull (fc1);
+
+  /* every layer at 4 bits, half of fc1's weights pruned */
+  gtk_adjustment_set_value (_lathe_window_get_bits_adjustment (window), lathe_position_for_bits (4));
+  lathe_layer_item_set_sparsity (fc1, 0.5);
+  g_assert_true (wait_until (window, measured));
+  g_assert_null (_lathe_window_get_error (window));
+  drain ();
+
+  g_test_message ("conv1: %s; fc1: %s", lathe_layer_item_get_status (conv1), lathe_layer_item_get_status (fc1));
+  g_assert_cmpstr (lathe_layer_item_get_status (conv1), ==,
+                   "4-Bit gleichmäßig pro Kanal; BatchNormalization eingerechnet");
+  g_assert_cmpstr (lathe_layer_item_get_status (fc1), ==,
+                   "4-Bit gleichmäßig pro Kanal; 50.0 % nach Betrag entfernt");
+  /* what the table shows */
+  g_assert_nonnull (find_label (table, lathe_layer_item_get_status (conv1)));
+  /* a <PRIu64> phrase of the engine, from the same catalogue */
+  g_assert_cmpstr (g_dgettext ("lathe", "; width %" PRIu64 "/%" PRIu64 " units"), ==,
+                   "; Breite %" PRIu64 "/%" PRIu64 " Einheiten");
+
+  /* the engine's own words are unchanged */
+  result = _lathe_window_get_result (window);
+  g_assert_nonnull (result);
+  for (guint i = 0; i < result->applied->results->len; i++)
+    {
+      LatheLayerResult *r = g_ptr_array_index (result->applied->results, i);
+      if (g_str_equal (r->name, "fc1.weight"))
+        g_assert_cmpstr (r->status, ==, "4-bit uniform per channel; 50.0 % magnitude-pruned");
+    }
+
+  window_free (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -149,5 +211,6 @@ main (int   argc,
   g_test_add_func ("/lathe/app/i18n/catalog", test_catalog);
   g_test_add_func ("/lathe/app/i18n/plugin-description", test_plugin_description);
   g_test_add_func ("/lathe/app/i18n/empty-window", test_empty_window);
+  g_test_add_func ("/lathe/app/i18n/layer-status", test_layer_status);
   return g_test_run ();
 }

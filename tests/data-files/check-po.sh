@@ -15,7 +15,7 @@ status=0
 
 # Files that mark strings but are not listed.
 for f in $(grep -rlIE --include='*.c' --include='*.ui' --include='*.in' --include='*.xml' '(\<N?_ ?\(|\<C_ ?\(|\<ngettext ?\(|translatable="yes")' \
-             src/app ui data plugins 2>/dev/null | sort); do
+             src/app ui data plugins engine 2>/dev/null | sort); do
   if ! grep -qxF "$f" po/POTFILES.in; then
     echo "not in po/POTFILES.in: $f"
     status=1
