@@ -30,6 +30,7 @@ layer_result_free (LatheLayerResult *r)
   lathe_layer_settings_clear (&r->settings);
   g_free (r->status);
   g_free (r->width_note);
+  g_free (r->width_note_local);
   g_clear_pointer (&r->quantized, lathe_quantized_free);
   g_free (r);
 }
@@ -734,6 +735,7 @@ layer_result_copy (const LatheLayerResult *r)
   lathe_layer_settings_copy (&c->settings, &r->settings);
   c->status = g_strdup (r->status);
   c->width_note = g_strdup (r->width_note);
+  c->width_note_local = g_strdup (r->width_note_local);
   c->quantized = NULL;
   if (r->quantized != NULL)
     {
@@ -961,8 +963,9 @@ lathe_layer_result_describe (const LatheLayerResult *r,
     g_string_append_printf (out, status_text (translated, N_("; width %" PRIu64 "/%" PRIu64 " units")),
                             (guint64) r->rows, (guint64) r->rows_before);
   if (r->width_note != NULL)
-    /* translators: appended to a layer status; %s says why (in English, from the model's structure) */
-    g_string_append_printf (out, status_text (translated, N_("; width not applied: %s")), r->width_note);
+    /* translators: appended to a layer status; %s says why (a width reason, translated on its own) */
+    g_string_append_printf (out, status_text (translated, N_("; width not applied: %s")),
+                            translated && r->width_note_local != NULL ? r->width_note_local : r->width_note);
   if (r->bn_folded)
     /* translators: appended to a layer status: the BatchNormalization after it was merged into its weights */
     g_string_append (out, status_text (translated, N_("; BatchNormalization folded in")));
@@ -1062,6 +1065,7 @@ lathe_apply_plan_full (LatheGraph               *base,
   g_autofree gsize *rows_before = g_new (gsize, MAX (n, 1));
   g_autofree double *sparsity = g_new0 (double, MAX (n, 1));
   g_autofree const char **width_note = g_new0 (const char *, MAX (n, 1));
+  g_autofree const char **width_note_local = g_new0 (const char *, MAX (n, 1));
   g_autofree char **keys = g_new0 (char *, MAX (n, 1));
   g_autofree CacheEntry **hit = g_new0 (CacheEntry *, MAX (n, 1));
   g_autofree LatheTensor ***sources = g_new0 (LatheTensor **, MAX (n, 1));
@@ -1137,7 +1141,10 @@ lathe_apply_plan_full (LatheGraph               *base,
    *    a layer's input shrinks before its own units are ranked. */
   for (guint i = 0; i < n; i++)
     if (L[i].group_leader < 0 && L[i].width_reason != NULL && !settings[i].skip && settings[i].width < 1.0)
-      width_note[i] = L[i].width_reason;
+      {
+        width_note[i] = L[i].width_reason;
+        width_note_local[i] = L[i].width_reason_local;
+      }
   for (guint g = 0; g < n; g++)
     {
       if (L[g].group_leader != (int) g || L[g].group_members == NULL ||
@@ -1420,6 +1427,7 @@ lathe_apply_plan_full (LatheGraph               *base,
       r->packed_bytes = lathe_size_tensor (&spec, NULL);
 
       r->width_note = g_strdup (width_note[i]);
+      r->width_note_local = g_strdup (width_note_local[i]);
       r->status = lathe_layer_result_describe (r, FALSE);
 
     store:

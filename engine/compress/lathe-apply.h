@@ -24,7 +24,10 @@ typedef struct {
   double              sqnr_db;         /* weight signal-to-error of prune+quantize; INFINITY if exact */
   char               *status;          /* what was applied, or skipped and why: English,
                                         * lathe_layer_result_describe (r, FALSE) */
-  char               *width_note;      /* why a width below 1 was not applied, or NULL */
+  char               *width_note;      /* why a width below 1 was not applied, or NULL:
+                                        * the layer's width_reason (English) */
+  char               *width_note_local; /* the same in the user's language (the
+                                         * layer's width_reason_local), or NULL */
   LatheQuantized     *quantized;       /* uniform codes (bits ≤ 8), for export */
   gboolean            fp16;
 } LatheLayerResult;
@@ -41,8 +44,8 @@ void          lathe_applied_free  (LatheApplied *applied);
 /* What the plan did to the layer, in words: "4-bit uniform per channel;
  * 50.0 % magnitude-pruned". `translated` FALSE gives the English of
  * result->status (files, the CLI); TRUE translates each phrase through the
- * "lathe" gettext domain, for the app (a width note's reason stays as the
- * layer analysis gave it). */
+ * "lathe" gettext domain, for the app, with the width note's reason from
+ * width_note_local (width_note when that is NULL). */
 char         *lathe_layer_result_describe (const LatheLayerResult *result,
                                            gboolean                translated);
 

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #define G_LOG_DOMAIN "lathe-compress"
 
+#include <stdarg.h>
 #include <string.h>
+
+#include "lathe-config.h"       /* GETTEXT_PACKAGE, for the reasons' translations */
+#include <glib/gi18n-lib.h>
 
 #include "compress/lathe-layers.h"
 #include "core/lathe-error.h"
@@ -21,6 +25,7 @@ lathe_layer_free (LatheLayer *layer)
     return;
   g_free (layer->name);
   g_free (layer->width_reason);
+  g_free (layer->width_reason_local);
   g_clear_pointer (&layer->group_members, g_array_unref);
   g_clear_pointer (&layer->group_edits, g_array_unref);
   g_clear_pointer (&layer->unit_layout, g_array_unref);
@@ -164,6 +169,85 @@ typedef struct {
   gsize len;
 } Seg;
 
+/* Why width cannot change some units, twice: in English (width_reason:
+ * files, the CLI, tests) and in the user's language (width_reason_local:
+ * the app), built at the same moment from the same pieces. Node and op
+ * names stay as the model spells them. */
+typedef struct {
+  char *en;
+  char *local;
+} Reason;
+
+static void
+reason_free (Reason *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->en);
+  g_free (r->local);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reason, reason_free)
+
+static Reason *
+reason_dup (const Reason *r)
+{
+  Reason *c = g_new (Reason, 1);
+
+  c->en = g_strdup (r->en);
+  c->local = g_strdup (r->local);
+  return c;
+}
+
+/* Formats the N_() msgid `msgid` as is and through the "lathe" catalogue,
+ * from the same arguments. */
+static Reason *
+reason_new (const char *msgid,
+            ...) G_GNUC_PRINTF (1, 2);
+
+static Reason *
+reason_new (const char *msgid,
+            ...)
+{
+  Reason *r = g_new (Reason, 1);
+  va_list ap, aq;
+
+  va_start (ap, msgid);
+  va_copy (aq, ap);
+  r->en = g_strdup_vprintf (msgid, ap);
+  r->local = g_strdup_vprintf (_(msgid), aq);
+  va_end (aq);
+  va_end (ap);
+  return r;
+}
+
+/* Formats a msgid with "%s node '%s'" and then a nested reason (what the
+ * units meet) in each language, the nested one in the same language. */
+static Reason *
+reason_nested (const char   *msgid,
+               const char   *op,
+               const char   *node,
+               const Reason *tail)
+{
+  Reason *r = g_new (Reason, 1);
+
+  r->en = g_strdup_printf (msgid, op, node, tail->en);
+  r->local = g_strdup_printf (_(msgid), op, node, tail->local);
+  return r;
+}
+
+/* Gives `layer` its reason, in both languages. */
+static void
+layer_set_reason (LatheLayer   *layer,
+                  const Reason *r)
+{
+  g_free (layer->width_reason);
+  g_free (layer->width_reason_local);
+  layer->width_reason = g_strdup (r->en);
+  layer->width_reason_local = g_strdup (r->local);
+}
+
 typedef struct {
   GArray *segs;      /* Seg */
   guint   axis;      /* the channel axis */
@@ -185,7 +269,7 @@ typedef struct {
   int           *layer_of;     /* node → layer index or -1 */
   int           *tie_parent;   /* per layer */
   int           *grp_parent;   /* per layer */
-  char         **grp_reason;   /* on group roots */
+  Reason       **grp_reason;   /* on group roots */
   guint         *grp_seq;      /* when the reason was given */
   guint          seq;
   gboolean      *is_space;     /* the layer starts a space */
@@ -252,11 +336,11 @@ grp_union (Trace *t,
   t->grp_parent[hi] = lo;
   if (t->grp_reason[hi] != NULL && (t->grp_reason[lo] == NULL || t->grp_seq[hi] < t->grp_seq[lo]))
     {
-      g_free (t->grp_reason[lo]);
+      reason_free (t->grp_reason[lo]);
       t->grp_reason[lo] = g_steal_pointer (&t->grp_reason[hi]);
       t->grp_seq[lo] = t->grp_seq[hi];
     }
-  g_clear_pointer (&t->grp_reason[hi], g_free);
+  g_clear_pointer (&t->grp_reason[hi], reason_free);
 }
 
 static void
@@ -275,25 +359,27 @@ tie_union (Trace *t,
 static void
 fix (Trace  *t,
      Layout *l,
-     char   *reason)
+     Reason *reason)
 {
   for (guint s = 0; s < l->segs->len; s++)
     {
       int g = uf_find (t->grp_parent, g_array_index (l->segs, Seg, s).space);
       if (t->grp_reason[g] == NULL)
         {
-          t->grp_reason[g] = g_strdup (reason);
+          t->grp_reason[g] = reason_dup (reason);
           t->grp_seq[g] = t->seq++;
         }
     }
-  g_free (reason);
+  reason_free (reason);
 }
 
-static char *
+static Reason *
 not_followed (LatheNode *node)
 {
-  return g_strdup_printf ("its units pass through %s node '%s', which width does not follow",
-                          node->op_type, node->name);
+  /* translators: why a layer has no width setting; the first %s is an ONNX
+     op (Softmax, Reshape…), the second a node's name, both left as they are */
+  return reason_new (N_("its units pass through %s node '%s', which width does not follow"),
+                     node->op_type, node->name);
 }
 
 /* Every input of `node` that carries units: width stops here. */
@@ -314,7 +400,7 @@ shape_of (Trace *t,
 }
 
 /* What a value without units comes from, for messages. */
-static char *
+static Reason *
 origin_of (Trace *t,
            int    value)
 {
@@ -324,9 +410,17 @@ origin_of (Trace *t,
       LatheNode *p;
 
       if (v->kind == LATHE_VALUE_INPUT)
-        return g_strdup_printf ("the graph input '%s'", v->name);
+        /* translators: completes "its channels are tied by %s node '%s' to %s"
+           and "… concatenated … with %s"; %s is the name of the model's input */
+        return reason_new (N_("the graph input '%s'"), v->name);
       if (v->kind == LATHE_VALUE_INITIALIZER || v->producer < 0)
-        return g_strdup_printf ("'%s'", v->name);
+        {
+          /* a bare name: nothing to translate */
+          Reason *r = g_new (Reason, 1);
+          r->en = g_strdup_printf ("'%s'", v->name);
+          r->local = g_strdup (r->en);
+          return r;
+        }
       p = lathe_graph_node (t->graph, (guint) v->producer);
       if ((is_channelwise (p->op_type) || g_str_equal (p->op_type, "BatchNormalization")) &&
           p->n_inputs > 0 && p->inputs[0] >= 0)
@@ -334,8 +428,10 @@ origin_of (Trace *t,
           value = p->inputs[0];
           continue;
         }
-      return g_strdup_printf ("the output of %s node '%s', which width does not follow",
-                              p->op_type, p->name);
+      /* translators: completes "its channels are tied by %s node '%s' to %s"
+         and "… concatenated … with %s"; an ONNX op, then a node's name */
+      return reason_new (N_("the output of %s node '%s', which width does not follow"),
+                         p->op_type, p->name);
     }
 }
 
@@ -424,9 +520,14 @@ trace_layer (Trace     *t,
           return;
         }
       if (x != NULL)
-        fix (t, x, g_strdup_printf ("its units pass through grouped Conv node '%s', which width does not follow",
-                                    node->name));
-      layer->width_reason = g_strdup ("its convolution is grouped, so its channels are tied to its input");
+        /* translators: why a layer has no width setting; %s is a node's name */
+        fix (t, x, reason_new (N_("its units pass through grouped Conv node '%s', which width does not follow"),
+                               node->name));
+      {
+        /* translators: why a layer has no width setting of its own */
+        g_autoptr(Reason) r = reason_new (N_("its convolution is grouped, so its channels are tied to its input"));
+        layer_set_reason (layer, r);
+      }
       return;
     }
 
@@ -459,7 +560,8 @@ trace_layer (Trace     *t,
           Layout tmp = { g_array_new (FALSE, FALSE, sizeof (Seg)), 0, 1 };
           Seg seg = { li, layer->rows };
           g_array_append_val (tmp.segs, seg);
-          fix (t, &tmp, g_strdup ("the shape of its output is unknown"));
+          /* translators: why a layer has no width setting */
+          fix (t, &tmp, reason_new (N_("the shape of its output is unknown")));
           g_array_unref (tmp.segs);
           return;
         }
@@ -532,9 +634,11 @@ trace_node (Trace *t,
             }
           else
             {
-              char *why = g_strdup_printf ("its channels meet other channels at %s node '%s' in a way width "
-                                           "does not follow", op, node->name);
-              fix (t, a, g_strdup (why));
+              /* translators: why a layer has no width setting; an ONNX op (Add, Mul…),
+                 then a node's name */
+              Reason *why = reason_new (N_("its channels meet other channels at %s node '%s' in a way width "
+                                           "does not follow"), op, node->name);
+              fix (t, a, reason_dup (why));
               fix (t, b, why);
             }
           return;
@@ -565,13 +669,17 @@ trace_node (Trace *t,
                       return;
                     }
                 }
-              fix (t, l, g_strdup_printf ("its units pass through %s node '%s' with a constant width does not follow",
-                                          op, node->name));
+              /* translators: why a layer has no width setting; an ONNX op (Add, Mul…),
+                 then a node's name; the node combines the units with a constant */
+              fix (t, l, reason_new (N_("its units pass through %s node '%s' with a constant width does not follow"),
+                                     op, node->name));
               return;
             }
           {
-            g_autofree char *from = origin_of (t, other);
-            fix (t, l, g_strdup_printf ("its channels are tied by %s node '%s' to %s", op, node->name, from));
+            g_autoptr(Reason) from = origin_of (t, other);
+            /* translators: why a layer has no width setting; an ONNX op (Add, Mul…), a
+               node's name, then what the channels are tied to ("the graph input 'x'") */
+            fix (t, l, reason_nested (N_("its channels are tied by %s node '%s' to %s"), op, node->name, from));
           }
           return;
         }
@@ -618,13 +726,14 @@ trace_node (Trace *t,
         }
       if (missing >= 0)
         {
-          g_autofree char *from = origin_of (t, missing);
-          char *why = g_strdup_printf ("its channels are concatenated by Concat node '%s' with %s",
-                                       node->name, from);
+          g_autoptr(Reason) from = origin_of (t, missing);
+          /* translators: why a layer has no width setting; an ONNX op (Concat), a
+             node's name, then what else is concatenated ("the graph input 'x'") */
+          g_autoptr(Reason) why = reason_nested (N_("its channels are concatenated by %s node '%s' with %s"),
+                                                 op, node->name, from);
           for (guint i = 0; i < node->n_inputs; i++)
             if (node->inputs[i] >= 0 && t->lay[node->inputs[i]] != NULL)
-              fix (t, t->lay[node->inputs[i]], g_strdup (why));
-          g_free (why);
+              fix (t, t->lay[node->inputs[i]], reason_dup (why));
           return;
         }
     }
@@ -638,7 +747,8 @@ trace_node (Trace *t,
 
       if (xs == NULL)
         {
-          fix (t, x, g_strdup ("the shape before the Flatten is unknown"));
+          /* translators: why a layer has no width setting; Flatten is an ONNX op */
+          fix (t, x, reason_new (N_("the shape before the Flatten is unknown")));
           return;
         }
       if (axis < 0)
@@ -658,7 +768,8 @@ trace_node (Trace *t,
       LatheTensor *xs = shape_of (t, node->inputs[0]), *ys = shape_of (t, out);
       if (xs != NULL && ys != NULL && x->block == 1 && splits_into_heads (xs, x->axis, ys))
         {
-          fix (t, x, g_strdup ("a Reshape splits its units into attention heads"));
+          /* translators: why a layer has no width setting; Reshape is an ONNX op */
+          fix (t, x, reason_new (N_("a Reshape splits its units into attention heads")));
           return;
         }
     }
@@ -711,7 +822,7 @@ trace_width (LatheGraph    *graph,
   t.layer_of = g_new (int, MAX (graph->nodes->len, 1));
   t.tie_parent = g_new (int, MAX (n, 1));
   t.grp_parent = g_new (int, MAX (n, 1));
-  t.grp_reason = g_new0 (char *, MAX (n, 1));
+  t.grp_reason = g_new0 (Reason *, MAX (n, 1));
   t.grp_seq = g_new0 (guint, MAX (n, 1));
   t.is_space = g_new0 (gboolean, MAX (n, 1));
   t.lay = g_new0 (Layout *, MAX (graph->values->len, 1));
@@ -742,7 +853,8 @@ trace_width (LatheGraph    *graph,
       Layout *l = t.lay[g_array_index (graph->outputs, guint, o)];
       if (l == NULL)
         continue;
-      fix (&t, l, g_strdup ("the final classifier's output width is fixed"));
+      /* translators: why a layer has no width setting: its units are the model's outputs */
+      fix (&t, l, reason_new (N_("the final classifier's output width is fixed")));
       for (guint s = 0; s < l->segs->len; s++)
         {
           int tie = uf_find (t.tie_parent, g_array_index (l->segs, Seg, s).space);
@@ -760,7 +872,9 @@ trace_width (LatheGraph    *graph,
 
       if (layer->depthwise)
         {
-          layer->width_reason = g_strdup ("tied to the layer that feeds it (depthwise)");
+          /* translators: why a layer has no width setting of its own */
+          g_autoptr(Reason) r = reason_new (N_("tied to the layer that feeds it (depthwise)"));
+          layer_set_reason (layer, r);
           g = open_group (&t, t.dw_of[i]);
           if (g >= 0)
             {
@@ -774,7 +888,7 @@ trace_width (LatheGraph    *graph,
       g = uf_find (t.grp_parent, (int) i);
       if (t.grp_reason[g] != NULL)
         {
-          layer->width_reason = g_strdup (t.grp_reason[g]);
+          layer_set_reason (layer, t.grp_reason[g]);
           continue;
         }
       layer->group_leader = g;
@@ -787,8 +901,13 @@ trace_width (LatheGraph    *graph,
       if (g == (int) i)
         layer->group_members = g_array_new (FALSE, FALSE, sizeof (int));
       else
-        layer->width_reason = g_strdup_printf ("in the width group of %s",
-                                               ((LatheLayer *) g_ptr_array_index (layers, g))->name);
+        {
+          /* translators: why a layer has no width setting of its own; %s is the
+             name of the layer whose width setting it follows */
+          g_autoptr(Reason) r = reason_new (N_("in the width group of %s"),
+                                            ((LatheLayer *) g_ptr_array_index (layers, g))->name);
+          layer_set_reason (layer, r);
+        }
       g_array_append_val (((LatheLayer *) g_ptr_array_index (layers, g))->group_members, i);
     }
 
@@ -848,7 +967,7 @@ trace_width (LatheGraph    *graph,
     }
 
   for (guint i = 0; i < n; i++)
-    g_free (t.grp_reason[i]);
+    reason_free (t.grp_reason[i]);
   g_free (t.layer_of);
   g_free (t.tie_parent);
   g_free (t.grp_parent);

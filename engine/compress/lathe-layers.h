@@ -81,7 +81,12 @@ typedef struct {
   int         bias_id;       /* value id of the bias, or -1 */
   int         bn_node;       /* a BatchNormalization that can be folded in, or -1 */
   gboolean    is_output;     /* its units are the model's outputs: width fixed */
-  char       *width_reason;  /* why this layer has no width setting of its own, or NULL */
+  char       *width_reason;  /* why this layer has no width setting of its own, or
+                              * NULL: English, for files, the CLI and logs */
+  char       *width_reason_local; /* the same reason in the user's language (the
+                                   * "lathe" gettext domain), for the app; node
+                                   * and op names as in the model; NULL when
+                                   * width_reason is */
 
   /* Width groups (see above). */
   int         group_leader;  /* the leader of the width group that sets this

@@ -173,7 +173,9 @@ lathe_layer_item_new (const LatheLayer *layer)
   self = g_object_new (LATHE_TYPE_LAYER_ITEM, NULL);
   self->name = g_strdup (layer->name);
   self->op_type = g_strdup (layer->op_type);
-  self->width_reason = g_strdup (layer->width_reason);
+  /* the tooltip reads the user's language; the engine's English is for files */
+  self->width_reason = g_strdup (layer->width_reason_local != NULL ? layer->width_reason_local
+                                                                  : layer->width_reason);
   self->shape = lathe_format_shape (layer->rows, layer->rows, layer->cols);
   bytes = (guint64) layer->rows * layer->cols * sizeof (float);
   self->stored = g_format_size (bytes);

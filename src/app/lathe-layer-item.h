@@ -18,7 +18,7 @@ LatheLayerItem *lathe_layer_item_new              (const LatheLayer        *laye
 
 const char     *lathe_layer_item_get_name         (LatheLayerItem          *self);
 const char     *lathe_layer_item_get_op_type      (LatheLayerItem          *self);
-/* Why width cannot apply to this layer, or NULL. */
+/* Why width cannot apply to this layer, in the user's language, or NULL. */
 const char     *lathe_layer_item_get_width_reason (LatheLayerItem          *self);
 
 int             lathe_layer_item_get_bits         (LatheLayerItem          *self);

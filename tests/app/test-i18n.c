@@ -16,6 +16,7 @@
 #include "lathe-window-private.h"
 #include "plugin/lathe-plugin-registry.h"
 
+#include "lathe-test-util.h"
 #include "app-test-util.h"
 
 /* The first widget under `root` of `type` for which `match` holds. */
@@ -199,6 +200,70 @@ test_layer_status (void)
   window_free (window);
 }
 
+/* Width cannot change the MLP's classifier: the engine's reason reads
+ * German in the width slider's tooltip and, once a width below 100 % is
+ * measured, in the layer's status, while the engine's own words (files,
+ * the CLI) stay English. */
+static void
+test_width_reason (void)
+{
+  const char *english = "the final classifier's output width is fixed";
+  const char *german = "die Ausgabebreite des letzten Klassifikators ist fest";
+  LatheWindow *window = window_new ();
+  GtkWidget *table = GTK_WIDGET (_lathe_window_get_layer_table (window));
+  g_autofree char *path = lathe_test_sample ("fashion-mlp.onnx");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autofree char *slider = g_strdup_printf (_("Width for %s"), "fc3.weight");
+  g_autofree char *status = g_strdup_printf ("float32; Breite nicht angewandt: %s", german);
+  g_autofree char *english_status = g_strdup_printf ("float32; width not applied: %s", english);
+  LatheLayerItem *fc3;
+  LatheSessionResult *result;
+  GtkWidget *scale;
+  gboolean seen = FALSE;
+
+  lathe_window_open (window, file);
+  g_assert_true (wait_until (window, model_shown));
+  g_assert_null (_lathe_window_get_error (window));
+  g_assert_true (wait_until (window, measured));
+  g_assert_null (_lathe_window_get_error (window));
+  fc3 = find_item (window, "fc3.weight");
+  g_assert_nonnull (fc3);
+  g_assert_cmpstr (lathe_layer_item_get_width_reason (fc3), ==, german);
+
+  /* the insensitive slider says why */
+  drain ();
+  scale = find_scale (table, slider);
+  g_assert_nonnull (scale);
+  g_assert_false (gtk_widget_is_sensitive (scale));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (gtk_widget_get_parent (scale)), ==, german);
+
+  /* every layer at half width: fc1 and fc2 shrink, fc3 says why it does not */
+  gtk_adjustment_set_value (_lathe_window_get_width_adjustment (window), 50);
+  g_assert_true (wait_until (window, measured));
+  g_assert_null (_lathe_window_get_error (window));
+  drain ();
+  g_test_message ("fc3: %s", lathe_layer_item_get_status (fc3));
+  g_assert_cmpstr (lathe_layer_item_get_status (fc3), ==, status);
+  g_assert_nonnull (find_label (table, status));
+
+  /* the engine's own words are unchanged */
+  result = _lathe_window_get_result (window);
+  g_assert_nonnull (result);
+  for (guint i = 0; i < result->applied->results->len; i++)
+    {
+      LatheLayerResult *r = g_ptr_array_index (result->applied->results, i);
+      if (!g_str_equal (r->name, "fc3.weight"))
+        continue;
+      g_assert_cmpstr (r->width_note, ==, english);
+      g_assert_cmpstr (r->width_note_local, ==, german);
+      g_assert_cmpstr (r->status, ==, english_status);
+      seen = TRUE;
+    }
+  g_assert_true (seen);
+
+  window_free (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -212,5 +277,6 @@ main (int   argc,
   g_test_add_func ("/lathe/app/i18n/plugin-description", test_plugin_description);
   g_test_add_func ("/lathe/app/i18n/empty-window", test_empty_window);
   g_test_add_func ("/lathe/app/i18n/layer-status", test_layer_status);
+  g_test_add_func ("/lathe/app/i18n/width-reason", test_width_reason);
   return g_test_run ();
 }

@@ -3,8 +3,9 @@
 
 /* A layer's status in words (lathe_layer_result_describe): every phrase the
  * plan can produce, in English; without a catalogue (the CLI, files) the
- * translated form is the same English. The German of the app is checked
- * by tests/app/test-i18n.c. */
+ * translated form is the same English, except a width note's reason, which
+ * comes translated from the layer analysis (width_note_local). The German
+ * of the app is checked by tests/app/test-i18n.c. */
 
 #include <locale.h>
 #include <math.h>
@@ -24,6 +25,8 @@ typedef struct {
   int         nm_n, nm_m;
   gsize       rows, rows_before;
   const char *width_note;
+  const char *width_note_local;
+  const char *expected_translated;   /* when it differs from `expected` */
   gboolean    folded;
   gboolean    skip;
 } Case;
@@ -47,6 +50,11 @@ static const Case cases[] = {
     .sparsity = 0.25, .pattern = LATHE_PATTERN_CHANNEL, .rows = 6, .rows_before = 8, .folded = TRUE },
   { "float32; width not applied: the final classifier's output width is fixed", .bits = 32,
     .rows = 10, .rows_before = 10, .width_note = "the final classifier's output width is fixed" },
+  /* the English status keeps the English reason; the app's reads the local one */
+  { "float32; width not applied: in the width group of conv0.weight", .bits = 32,
+    .rows = 8, .rows_before = 8, .width_note = "in the width group of conv0.weight",
+    .width_note_local = "in der Breitengruppe von conv0.weight",
+    .expected_translated = "float32; width not applied: in der Breitengruppe von conv0.weight" },
   /* skipped says only that, whatever else the settings hold */
   { "skipped: stays float32", .bits = 4, .sparsity = 0.5, .rows = 8, .rows_before = 8, .folded = TRUE,
     .skip = TRUE },
@@ -81,13 +89,14 @@ test_describe (void)
       r.rows = c->rows;
       r.rows_before = c->rows_before;
       r.width_note = (char *) c->width_note;
+      r.width_note_local = (char *) c->width_note_local;
       r.bn_folded = c->folded;
 
       english = lathe_layer_result_describe (&r, FALSE);
       g_assert_cmpstr (english, ==, c->expected);
       /* the C locale has no catalogue: the msgids themselves */
       translated = lathe_layer_result_describe (&r, TRUE);
-      g_assert_cmpstr (translated, ==, c->expected);
+      g_assert_cmpstr (translated, ==, c->expected_translated != NULL ? c->expected_translated : c->expected);
       lathe_layer_settings_clear (&r.settings);
     }
 }

@@ -278,6 +278,117 @@ build_input_skip (void)
   return graph_finish (g, "y");
 }
 
+/* Graphs where width stops, one reason each (see lathe-layers.h). */
+
+/* x → conv0 → convg (group 2, not depthwise) → relu → head */
+static LatheGraph *
+build_grouped (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "conv0", "x", "c0", 4, 8, 3, 1);
+  conv (g, "convg", "c0", "cg", 8, 8, 3, 2);
+  node (g, "Relu", "relu", "cg", "r");
+  head (g, "r", 8, 3);
+  return graph_finish (g, "y");
+}
+
+/* x → conv → Transpose (H↔W) → head */
+static LatheGraph *
+build_transposed (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 }, perm[4] = { 0, 1, 3, 2 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "conv", "x", "c", 4, 4, 3, 1);
+  attr_ints (node (g, "Transpose", "swap", "c", "t"), "perm", 4, perm);
+  head (g, "t", 4, 3);
+  return graph_finish (g, "y");
+}
+
+/* Concat(convA, convB) + convC: the Add meets one tie class with two. */
+static LatheGraph *
+build_mismatch (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "convA", "x", "cA", 4, 4, 3, 1);
+  conv (g, "convB", "x", "cB", 4, 4, 3, 1);
+  attr_int (node (g, "Concat", "cat", "cA,cB", "ab"), "axis", 1);
+  conv (g, "convC", "x", "cC", 4, 8, 3, 1);
+  node (g, "Add", "add", "ab,cC", "s");
+  head (g, "s", 8, 3);
+  return graph_finish (g, "y");
+}
+
+/* x → conv → Add of a [1,4,6,6] constant (not per channel) → head */
+static LatheGraph *
+build_spatial_constant (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 }, cd[4] = { 1, 4, 6, 6 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "conv", "x", "c", 4, 4, 3, 1);
+  constant (g, "offset", 4, cd, -1, 1);
+  node (g, "Add", "bias", "c,offset", "s");
+  head (g, "s", 4, 3);
+  return graph_finish (g, "y");
+}
+
+/* x → conv; Concat(conv, x) → head */
+static LatheGraph *
+build_concat_input (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "conv", "x", "c", 4, 4, 3, 1);
+  attr_int (node (g, "Concat", "cat", "c,x", "cx"), "axis", 1);
+  head (g, "cx", 8, 3);
+  return graph_finish (g, "y");
+}
+
+/* x → conv; Add(conv, Transpose (x)) → head */
+static LatheGraph *
+build_transposed_skip (void)
+{
+  gint64 xd[4] = { 1, 4, 6, 6 }, perm[4] = { 0, 1, 3, 2 };
+  LatheGraph *g = graph_new ("x", 4, xd);
+
+  conv (g, "conv", "x", "c", 4, 4, 3, 1);
+  attr_ints (node (g, "Transpose", "swap", "x", "xt"), "perm", 4, perm);
+  node (g, "Add", "skip", "c,xt", "s");
+  head (g, "s", 4, 3);
+  return graph_finish (g, "y");
+}
+
+/* An input without a shape: x → conv → Flatten → fc */
+static LatheGraph *
+build_shapeless (void)
+{
+  LatheGraph *g = graph_new ("x", -1, NULL);
+
+  conv (g, "conv", "x", "c", 4, 4, 3, 1);
+  node (g, "Flatten", "flatten", "c", "flat");
+  gemm (g, "fc", "flat", "y", 144, 3);
+  return graph_finish (g, "y");
+}
+
+/* An input without a shape: x → MatMul W → Relu */
+static LatheGraph *
+build_shapeless_matmul (void)
+{
+  gint64 wd[2] = { 4, 4 };
+  LatheGraph *g = graph_new ("x", -1, NULL);
+
+  constant (g, "W", 2, wd, -1, 1);
+  node (g, "MatMul", "mm", "x,W", "m");
+  node (g, "Relu", "relu", "m", "y");
+  return graph_finish (g, "y");
+}
+
 /* ------------------------------------------------------------------ */
 /* References                                                          */
 
@@ -1252,6 +1363,103 @@ test_samples_chains (void)
   }
 }
 
+/* Every reason the layer analysis gives, in full: width_reason is the
+ * English the CLI, report.md and artifacts print; width_reason_local is
+ * the same built through the catalogue, which this process (C locale, no
+ * domain bound) leaves English too. A width below 1 carries both into the
+ * result, the English one into its status. */
+typedef struct {
+  LatheGraph *(*build) (void);
+  const char *layer;
+  const char *reason;   /* NULL: width applies */
+} ReasonCase;
+
+static const ReasonCase reason_cases[] = {
+  { build_resnet, "conv0.weight", NULL },
+  { build_resnet, "convA.weight", NULL },
+  { build_resnet, "convB.weight", "in the width group of conv0.weight" },
+  { build_resnet, "convC.weight", NULL },
+  { build_resnet, "convD.weight", "in the width group of conv0.weight" },
+  { build_resnet, "fc.weight", "the final classifier's output width is fixed" },
+  { build_mobilenet, "pw0.weight", NULL },
+  { build_mobilenet, "dw.weight", "tied to the layer that feeds it (depthwise)" },
+  { build_mobilenet, "pw1.weight", NULL },
+  { build_mobilenet, "fc.weight", "the final classifier's output width is fixed" },
+  { build_concat, "convA.weight", NULL },
+  { build_concat, "convB.weight", "in the width group of convA.weight" },
+  { build_concat, "convC.weight", NULL },
+  { build_concat, "fc.weight", "the final classifier's output width is fixed" },
+  { build_transformer, "Wq", "a Reshape splits its units into attention heads" },
+  { build_transformer, "W1", NULL },
+  { build_transformer, "W2", "the final classifier's output width is fixed" },
+  { build_input_skip, "conv.weight", "its channels are tied by Add node 'skip' to the graph input 'x'" },
+  { build_input_skip, "fc.weight", "the final classifier's output width is fixed" },
+  { build_grouped, "conv0.weight", "its units pass through grouped Conv node 'convg', which width does not follow" },
+  { build_grouped, "convg.weight", "its convolution is grouped, so its channels are tied to its input" },
+  { build_grouped, "fc.weight", "the final classifier's output width is fixed" },
+  { build_transposed, "conv.weight", "its units pass through Transpose node 'swap', which width does not follow" },
+  { build_transposed, "fc.weight", "the final classifier's output width is fixed" },
+  { build_mismatch, "convA.weight", "its channels meet other channels at Add node 'add' in a way width does not follow" },
+  { build_mismatch, "convB.weight", "its channels meet other channels at Add node 'add' in a way width does not follow" },
+  { build_mismatch, "convC.weight", "its channels meet other channels at Add node 'add' in a way width does not follow" },
+  { build_mismatch, "fc.weight", "the final classifier's output width is fixed" },
+  { build_spatial_constant, "conv.weight",
+    "its units pass through Add node 'bias' with a constant width does not follow" },
+  { build_spatial_constant, "fc.weight", "the final classifier's output width is fixed" },
+  { build_concat_input, "conv.weight", "its channels are concatenated by Concat node 'cat' with the graph input 'x'" },
+  { build_concat_input, "fc.weight", "the final classifier's output width is fixed" },
+  { build_transposed_skip, "conv.weight", "its channels are tied by Add node 'skip' to the output of Transpose node "
+                                          "'swap', which width does not follow" },
+  { build_transposed_skip, "fc.weight", "the final classifier's output width is fixed" },
+  { build_shapeless, "conv.weight", "the shape before the Flatten is unknown" },
+  { build_shapeless, "fc.weight", "the final classifier's output width is fixed" },
+  { build_shapeless_matmul, "W", "the shape of its output is unknown" },
+};
+
+static void
+test_reasons (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (reason_cases); )
+    {
+      LatheGraph *(*build) (void) = reason_cases[i].build;
+      g_autoptr(LatheGraph) g = build ();
+      g_autoptr(GPtrArray) layers = layers_of (g);
+      g_autoptr(LathePlan) plan = lathe_plan_new ();
+      g_autoptr(LatheApplied) a = NULL;
+      guint first = i;
+
+      plan->defaults.width = 0.5;
+      a = apply_ok (g, layers, plan);
+      for (; i < G_N_ELEMENTS (reason_cases) && reason_cases[i].build == build; i++)
+        {
+          const ReasonCase *c = &reason_cases[i];
+          LatheLayer *l = find (layers, c->layer);
+          LatheLayerResult *r = result (a, c->layer);
+          g_autofree char *status = NULL;
+          g_autofree char *translated = NULL;
+
+          g_test_message ("%s: %s", c->layer, l->width_reason ? l->width_reason : "(none)");
+          g_assert_cmpstr (l->width_reason, ==, c->reason);
+          g_assert_cmpstr (l->width_reason_local, ==, c->reason);
+          if (c->reason == NULL || l->group_leader >= 0)
+            {
+              /* width applies here, or through its group's leader */
+              g_assert_null (r->width_note);
+              g_assert_null (r->width_note_local);
+              continue;
+            }
+          g_assert_cmpstr (r->width_note, ==, c->reason);
+          g_assert_cmpstr (r->width_note_local, ==, c->reason);
+          status = g_strdup_printf ("; width not applied: %s", c->reason);
+          g_assert_true (g_str_has_suffix (r->status, status));
+          translated = lathe_layer_result_describe (r, TRUE);
+          g_assert_cmpstr (translated, ==, r->status);
+        }
+      /* the table names every layer of the graph */
+      g_assert_cmpuint (layers->len, ==, i - first);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1270,6 +1478,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lathe/compress/width/cache-groups", test_cache_groups);
   g_test_add_func ("/lathe/compress/width/cache-activation", test_cache_activation);
   g_test_add_func ("/lathe/compress/width/samples-chains", test_samples_chains);
+  g_test_add_func ("/lathe/compress/width/reasons", test_reasons);
   status = g_test_run ();
   g_rand_free (rng);
   return status;
