@@ -671,7 +671,7 @@ trace_node (Trace *t,
                 }
               /* translators: why a layer has no width setting; an ONNX op (Add, Mul…),
                  then a node's name; the node combines the units with a constant */
-              fix (t, l, reason_new (N_("its units pass through %s node '%s' with a constant width does not follow"),
+              fix (t, l, reason_new (N_("its units pass through %s node '%s' with a constant, which width does not follow"),
                                      op, node->name));
               return;
             }

@@ -1404,7 +1404,7 @@ static const ReasonCase reason_cases[] = {
   { build_mismatch, "convC.weight", "its channels meet other channels at Add node 'add' in a way width does not follow" },
   { build_mismatch, "fc.weight", "the final classifier's output width is fixed" },
   { build_spatial_constant, "conv.weight",
-    "its units pass through Add node 'bias' with a constant width does not follow" },
+    "its units pass through Add node 'bias' with a constant, which width does not follow" },
   { build_spatial_constant, "fc.weight", "the final classifier's output width is fixed" },
   { build_concat_input, "conv.weight", "its channels are concatenated by Concat node 'cat' with the graph input 'x'" },
   { build_concat_input, "fc.weight", "the final classifier's output width is fixed" },
