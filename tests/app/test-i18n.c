@@ -260,6 +260,8 @@ test_width_reason (void)
       seen = TRUE;
     }
   g_assert_true (seen);
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  save_png (GTK_WIDGET (window), "lathe-window-de.png");
 
   window_free (window);
 }
@@ -270,8 +272,7 @@ main (int   argc,
 {
   /* what main() does, before GTK starts */
   lathe_application_init_i18n ();
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
+  app_test_init (&argc, &argv);
 
   g_test_add_func ("/lathe/app/i18n/catalog", test_catalog);
   g_test_add_func ("/lathe/app/i18n/plugin-description", test_plugin_description);
