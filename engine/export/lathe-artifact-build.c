@@ -104,6 +104,16 @@ append_notes (GString                    *s,
     g_string_append_printf (s, "- %s\n", (char *) g_ptr_array_index (m->notes, i));
 }
 
+/* Ends the report's first sentence. */
+static void
+append_exporter (GString    *s,
+                 const char *exporter)
+{
+  if (exporter != NULL)
+    g_string_append_printf (s, "; exported by Lathe with the `%s` exporter", exporter);
+  g_string_append (s, ".\n\n");
+}
+
 char *
 lathe_artifact_report (const LatheArtifactSource  *source,
                        const LatheArtifactMeasure *measure,
@@ -119,9 +129,7 @@ lathe_artifact_report (const LatheArtifactSource  *source,
   a = measure->applied;
   g_string_append_printf (s, "Model `%s`, evaluated on `%s` (%u samples)", source->model_path,
                           lathe_dataset_get_spec (source->data), measure->n_samples);
-  if (exporter != NULL)
-    g_string_append_printf (s, "; exported by Lathe with the `%s` exporter", exporter);
-  g_string_append (s, ".\n\n");
+  append_exporter (s, exporter);
   append_summary (s, "compressed", measure);
 
   g_string_append (s, "## Layers\n\n| layer | op | units | applied | original | packed | SQNR |\n"
@@ -155,7 +163,8 @@ lathe_artifact_training_report (const LatheArtifactSource  *source,
                                 const LatheArtifactMeasure *measure,
                                 const char                 *train_spec,
                                 const LatheTrainOptions    *o,
-                                const LatheTrainResult     *r)
+                                const LatheTrainResult     *r,
+                                const char                 *exporter)
 {
   GString *s;
   const LatheApplied *a;
@@ -164,9 +173,10 @@ lathe_artifact_training_report (const LatheArtifactSource  *source,
 
   s = g_string_new ("# Lathe training report\n\n");
   a = measure->applied;
-  g_string_append_printf (s, "Model `%s`, trained (%s) on `%s`, evaluated on `%s`.\n\n",
+  g_string_append_printf (s, "Model `%s`, trained (%s) on `%s`, evaluated on `%s`",
                           source->model_path, lathe_train_mode_to_string (o->mode), train_spec,
                           lathe_dataset_get_spec (source->data));
+  append_exporter (s, exporter);
   g_string_append_printf (s, "%u epochs, batch %u, %s at learning rate %g with a %s schedule, "
                              "temperature %g, alpha %g, seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
                              " steps in %.1f s (%.0f samples/s).\n\n",

@@ -61,12 +61,15 @@ char          *lathe_artifact_report        (const LatheArtifactSource  *source,
                                              const char                 *exporter);
 
 /* report.md of a trained student: `train_spec` is the training data, `o`
- * the options it was trained with, `result` what training gave. */
+ * the options it was trained with, `result` what training gave; with
+ * `exporter` (nullable) it names the plugin exporter that wrote the model
+ * file, as lathe_artifact_report() does. */
 char          *lathe_artifact_training_report (const LatheArtifactSource  *source,
                                                const LatheArtifactMeasure *measure,
                                                const char                 *train_spec,
                                                const LatheTrainOptions    *o,
-                                               const LatheTrainResult     *result);
+                                               const LatheTrainResult     *result,
+                                               const char                 *exporter);
 
 /* The pipeline's "training" section (lathe_train_options_to_json()) for a
  * student trained with `o` on `train_spec`, whose sha256 is

@@ -472,10 +472,7 @@ export_thread (GTask        *task,
           .epoch_loss = t->epoch_loss, .epoch_accuracy = t->epoch_accuracy,
           .untrained_accuracy = t->untrained_accuracy,
         };
-        g_autofree char *text = lathe_artifact_training_report (&as, &am, t->train_spec, &t->train_options, &tr);
-
-        /* the training report does not say who wrote the model file */
-        report = g_strdup_printf ("%s\nExported by the Lathe app with the `%s` exporter.\n", text, job->exporter_name);
+        report = lathe_artifact_training_report (&as, &am, t->train_spec, &t->train_options, &tr, job->exporter_name);
       }
     else
       report = lathe_artifact_report (&as, &am, job->exporter_name);

@@ -366,7 +366,7 @@ lathe_cli_distill (int    argc,
     /* a file spec is recorded relative to the artifact, like the model */
     out->training = lathe_artifact_training_section (outdir, &o, ts, lathe_dataset_get_sha256 (train));
     pipeline_text = lathe_pipeline_to_json (out);
-    report = lathe_artifact_training_report (&as, &am, ts, &o, result);
+    report = lathe_artifact_training_report (&as, &am, ts, &o, result, NULL);
     if (!lathe_artifact_build_write (outdir, force, protected_paths, pipeline_text, &am, report, &error))
       goto out_error;
   }

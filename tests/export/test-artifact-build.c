@@ -272,7 +272,7 @@ test_training_report (Fixture       *f,
   g_array_append_vals (r.epoch_loss, loss, 2);
   g_array_append_vals (r.epoch_accuracy, acc, 2);
 
-  report = lathe_artifact_training_report (&f->source, &f->measure, "fashion-mnist:train", &o, &r);
+  report = lathe_artifact_training_report (&f->source, &f->measure, "fashion-mnist:train", &o, &r, NULL);
   g_assert_true (g_str_has_prefix (report, "# Lathe training report\n\n"));
   g_assert_nonnull (strstr (report, "on `fashion-mnist:train`, evaluated on `npy:"));
   g_assert_nonnull (strstr (report, "2 epochs, batch "));
@@ -281,6 +281,11 @@ test_training_report (Fixture       *f,
   g_assert_nonnull (strstr (report, "| 0 (untrained) | | 0.1250 |\n| 1 | 0.5000 | |\n| 2 | 0.2500 | 0.8000 |\n"));
   g_assert_nonnull (strstr (report, "\n## Layers\n\n| layer | units | applied | packed |\n"));
   g_assert_true (g_str_has_suffix (report, "- a note from the writer\n"));
+  g_assert_null (strstr (report, "exporter"));
+  g_free (report);
+  /* the app names the plugin that wrote the model file */
+  report = lathe_artifact_training_report (&f->source, &f->measure, "fashion-mnist:train", &o, &r, "tflite");
+  g_assert_nonnull (strstr (report, "`; exported by Lathe with the `tflite` exporter.\n\n"));
   g_array_unref (r.epoch_loss);
   g_array_unref (r.epoch_accuracy);
 }
