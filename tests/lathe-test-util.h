@@ -76,3 +76,35 @@ lathe_test_wake (gpointer data)
       }                                                                         \
     g_source_remove (_wake);                                                    \
   } G_STMT_END
+
+#include <gio/gio.h>
+
+/* The sha256 of a file's contents, hex. */
+static inline char *
+lathe_test_file_sha256 (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_no_error (error);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
+}
+
+/* Runs argv to its end; returns its exit status, its output in `out` and
+ * `err` (both nullable). */
+static inline int
+lathe_test_spawn (const char * const *argv,
+                  char              **out,
+                  char              **err)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (proc);
+}

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -72,3 +73,26 @@ maybe_write (cairo_surface_t *surface,
   g_assert_cmpint (cairo_surface_write_to_png (surface, path), ==, CAIRO_STATUS_SUCCESS);
 }
 
+/* A chart saved as PNG or SVG: the file holds that format, whole. */
+G_GNUC_UNUSED static void
+assert_saved (GFile            *file,
+              LatheChartFormat  format)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_load_contents (file, NULL, &data, &len, NULL, &error));
+  g_assert_no_error (error);
+  if (format == LATHE_CHART_FORMAT_PNG)
+    {
+      g_assert_cmpuint (len, >, 8);
+      g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
+    }
+  else
+    {
+      g_assert_true (g_str_has_prefix (data, "<?xml"));
+      g_assert_nonnull (strstr (data, "<svg"));
+      g_assert_nonnull (strstr (data, "</svg>"));
+    }
+}

@@ -598,29 +598,6 @@ draw_sizes (cairo_t  *cr,
 }
 
 static void
-assert_saved (GFile            *file,
-              LatheChartFormat  format)
-{
-  g_autofree char *data = NULL;
-  gsize len;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_load_contents (file, NULL, &data, &len, NULL, &error));
-  g_assert_no_error (error);
-  if (format == LATHE_CHART_FORMAT_PNG)
-    {
-      g_assert_cmpuint (len, >, 8);
-      g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
-    }
-  else
-    {
-      g_assert_true (g_str_has_prefix (data, "<?xml"));
-      g_assert_nonnull (strstr (data, "<svg"));
-      g_assert_nonnull (strstr (data, "</svg>"));
-    }
-}
-
-static void
 test_save (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("lathe-charts-XXXXXX", NULL);
@@ -645,9 +622,7 @@ test_save (void)
   g_assert_false (lathe_chart_save (bad, LATHE_CHART_FORMAT_PNG, 400, 200, draw_sizes, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 
-  g_unlink (png_path);
-  g_unlink (svg_path);
-  g_rmdir (dir);
+  lathe_test_remove_tree (dir);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -856,10 +831,7 @@ test_size_widget (WidgetFixture *f,
     g_assert_true (g_str_has_prefix (lathe_size_chart_get_description (f->sizes), "0 layers"));
   }
 
-  g_unlink (png_path);
-  g_unlink (svg_path);
-  g_unlink (hist_path);
-  g_rmdir (dir);
+  lathe_test_remove_tree (dir);
 }
 
 /* Switching the style redraws in the new colours. */
@@ -891,8 +863,7 @@ test_widget_dark (WidgetFixture *f,
   cairo_surface_destroy (surface);
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
 
-  g_unlink (path);
-  g_rmdir (dir);
+  lathe_test_remove_tree (dir);
 }
 
 int

@@ -286,8 +286,7 @@ test_pipeline (void)
   }
 
   window_free (window);
-  g_unlink (path);
-  g_rmdir (dir);
+  lathe_test_remove_tree (dir);
 }
 
 static gboolean
@@ -549,33 +548,6 @@ close_export_dialog (LatheExportDialog *dialog)
   g_object_unref (dialog);
 }
 
-static int
-run_cli (const char * const *argv,
-         char              **out,
-         char              **err)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
-  g_assert_no_error (error);
-  return g_subprocess_get_exit_status (proc);
-}
-
-static char *
-sha256_of (const char *dir,
-           const char *name)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
-}
-
 /* pipeline.json's member `name` as JSON text, or NULL when it is absent
  * or null. */
 static char *
@@ -602,7 +574,7 @@ assert_cli_check (const char *cli,
   g_autofree char *pipeline = g_build_filename (dir, "pipeline.json", NULL);
   const char *argv[] = { cli, "check", pipeline, NULL };
   g_autofree char *out = NULL, *err = NULL;
-  int status = run_cli (argv, &out, &err);
+  int status = lathe_test_spawn (argv, &out, &err);
 
   g_test_message ("lathe-cli check %s: %s%s", dir, out, err);
   g_assert_cmpint (status, ==, 0);
@@ -624,6 +596,8 @@ test_export_trained (void)
   g_autofree char *tmp = g_dir_make_tmp ("lathe-test-trained-XXXXXX", NULL);
   g_autofree char *untrained_dir = g_build_filename (tmp, "untrained", NULL);
   g_autofree char *trained_dir = g_build_filename (tmp, "trained student", NULL);
+  g_autofree char *untrained_onnx = g_build_filename (untrained_dir, "model.onnx", NULL);
+  g_autofree char *trained_onnx = g_build_filename (trained_dir, "model.onnx", NULL);
   g_autofree char *moved = g_build_filename (tmp, "trained student.app", NULL);
   g_autofree char *untrained_sha = NULL, *trained_sha = NULL, *cli_sha = NULL;
   g_autofree char *training = NULL, *report = NULL, *report_path = NULL;
@@ -651,7 +625,7 @@ test_export_trained (void)
   close_export_dialog (dialog);
   training = pipeline_member (untrained_dir, "training");
   g_assert_null (training);
-  untrained_sha = sha256_of (untrained_dir, "model.onnx");
+  untrained_sha = lathe_test_file_sha256 (untrained_onnx);
 
   /* Distil in the window. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train", "s", "distill"));
@@ -696,7 +670,7 @@ test_export_trained (void)
   g_assert_nonnull (strstr (report, "trained (distill) on `fashion-mnist:train`"));
   /* the window's charts were added, as for any export */
   g_assert_nonnull (strstr (report, "## Added files"));
-  trained_sha = sha256_of (trained_dir, "model.onnx");
+  trained_sha = lathe_test_file_sha256 (trained_onnx);
   g_assert_cmpstr (trained_sha, !=, untrained_sha);
   assert_cli_check (cli, untrained_dir);
   assert_cli_check (cli, trained_dir);
@@ -713,10 +687,10 @@ test_export_trained (void)
   g_free (argv[0]);
   argv[0] = g_strdup (cli);
   g_assert_cmpint (g_rename (trained_dir, moved), ==, 0);
-  status = run_cli ((const char * const *) argv, &out, &err);
+  status = lathe_test_spawn ((const char * const *) argv, &out, &err);
   if (status != 0)
     g_error ("%s: exit %d\n%s", command, status, err);
-  cli_sha = sha256_of (trained_dir, "model.onnx");
+  cli_sha = lathe_test_file_sha256 (trained_onnx);
   g_assert_cmpstr (cli_sha, ==, trained_sha);
   {
     g_autofree char *app_training = pipeline_member (moved, "training");

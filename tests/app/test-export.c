@@ -50,33 +50,6 @@ wait_settled (LatheExportDialog *dialog)
   g_assert_true (settled (dialog));
 }
 
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
-  g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
-}
-
-static int
-run (const char * const *argv,
-     char              **out,
-     char              **err)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-
-  proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
-  g_assert_no_error (error);
-  return g_subprocess_get_exit_status (proc);
-}
-
 /* Everything a folder holds, as "name\n" lines sorted; "" when it does
  * not exist. */
 static char *
@@ -270,7 +243,7 @@ test_artifact (Fixture       *f,
   /* the real lathe-cli accepts it */
   {
     const char *check[] = { cli, "check", pipeline, NULL };
-    status = run (check, &out, &err);
+    status = lathe_test_spawn (check, &out, &err);
     if (status != 0)
       g_error ("lathe-cli check %s: exit %d\n%s%s", pipeline, status, out, err);
     g_assert_nonnull (strstr (out, "model.onnx sha256 matches"));
@@ -292,7 +265,7 @@ test_artifact (Fixture       *f,
 
   /* the command shown, run as a person would (the artifact moved aside so
    * that -o names a new folder), writes the same model.onnx */
-  sha_app = file_sha256 (onnx);
+  sha_app = lathe_test_file_sha256 (onnx);
   moved = g_strconcat (outdir, ".app", NULL);
   g_assert_cmpint (g_rename (outdir, moved), ==, 0);
   g_test_message ("%s", _lathe_export_dialog_get_command (f->dialog));
@@ -302,10 +275,10 @@ test_artifact (Fixture       *f,
   g_assert_cmpstr (argv[1], ==, "apply");
   g_free (argv[0]);
   argv[0] = g_strdup (cli);
-  status = run ((const char * const *) argv, &out, &err);
+  status = lathe_test_spawn ((const char * const *) argv, &out, &err);
   if (status != 0)
     g_error ("%s: exit %d\n%s", _lathe_export_dialog_get_command (f->dialog), status, err);
-  sha_cli = file_sha256 (onnx);
+  sha_cli = lathe_test_file_sha256 (onnx);
   g_assert_cmpstr (sha_cli, ==, sha_app);
   /* and the pipelines agree on the results too */
   {
@@ -849,7 +822,7 @@ test_own_normalization (Fixture       *f,
   }
   {
     const char *check[] = { cli, "check", pipeline, NULL };
-    status = run (check, &out, &err);
+    status = lathe_test_spawn (check, &out, &err);
     if (status != 0)
       g_error ("lathe-cli check %s: exit %d\n%s%s", pipeline, status, out, err);
     g_clear_pointer (&out, g_free);
@@ -858,17 +831,17 @@ test_own_normalization (Fixture       *f,
 
   g_test_message ("%s", _lathe_export_dialog_get_command (dialog));
   g_assert_nonnull (strstr (_lathe_export_dialog_get_command (dialog), " --mean 0.5 --std 0.25 "));
-  sha_app = file_sha256 (onnx);
+  sha_app = lathe_test_file_sha256 (onnx);
   moved = g_strconcat (outdir, ".app", NULL);
   g_assert_cmpint (g_rename (outdir, moved), ==, 0);
   g_assert_true (g_shell_parse_argv (_lathe_export_dialog_get_command (dialog), NULL, &argv, &error));
   g_assert_no_error (error);
   g_free (argv[0]);
   argv[0] = g_strdup (cli);
-  status = run ((const char * const *) argv, &out, &err);
+  status = lathe_test_spawn ((const char * const *) argv, &out, &err);
   if (status != 0)
     g_error ("%s: exit %d\n%s", _lathe_export_dialog_get_command (dialog), status, err);
-  sha_cli = file_sha256 (onnx);
+  sha_cli = lathe_test_file_sha256 (onnx);
   g_assert_cmpstr (sha_cli, ==, sha_app);
   g_clear_pointer (&pipeline_text, g_free);
   g_assert_true (g_file_get_contents (pipeline, &pipeline_text, NULL, NULL));

@@ -221,28 +221,6 @@ assert_description (GtkWidget  *widget,
 }
 
 static void
-assert_saved (GFile            *file,
-              LatheChartFormat  format)
-{
-  g_autofree char *data = NULL;
-  gsize len;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_load_contents (file, NULL, &data, &len, NULL, &error));
-  g_assert_no_error (error);
-  if (format == LATHE_CHART_FORMAT_PNG)
-    {
-      g_assert_cmpuint (len, >, 8);
-      g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
-    }
-  else
-    {
-      g_assert_true (g_str_has_prefix (data, "<?xml"));
-      g_assert_nonnull (strstr (data, "</svg>"));
-    }
-}
-
-static void
 test_widget (void)
 {
   g_autofree char *path = lathe_test_sample ("fashion-mlp.onnx");
@@ -357,9 +335,7 @@ test_widget (void)
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
   g_assert_finalize_object (window);
-  g_unlink (png_path);
-  g_unlink (svg_path);
-  g_rmdir (dir);
+  lathe_test_remove_tree (dir);
 }
 
 /* A step streams into the description; an epoch's end records it. */

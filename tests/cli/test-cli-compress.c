@@ -110,13 +110,6 @@ read_bytes (const char *path)
   return g_bytes_new_take (contents, len);
 }
 
-static char *
-sha256_of_file (const char *path)
-{
-  g_autoptr(GBytes) b = read_bytes (path);
-  return g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, b);
-}
-
 /* A pipeline file as a JSON tree, to edit and write elsewhere. */
 static JsonNode *
 load_json (const char *path)
@@ -285,7 +278,7 @@ test_apply (gconstpointer sample)
   results = member_object (p, "results");
   recorded = json_object_get_double_member (results, "accuracy");
   g_assert_cmpfloat (recorded, >, 0.5);
-  onnx_sha = sha256_of_file (onnx);
+  onnx_sha = lathe_test_file_sha256 (onnx);
   g_assert_cmpstr (json_object_get_string_member (results, "model_sha256"), ==, onnx_sha);
 
   /* The exported model reloads with exactly the recorded accuracy. */

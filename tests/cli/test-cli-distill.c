@@ -27,15 +27,6 @@ parse_object (JsonParser *parser, const char *text)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
-}
-
 static void
 test_distill_replay_check (void)
 {
@@ -62,7 +53,7 @@ test_distill_replay_check (void)
   g_assert_cmpfloat (json_object_get_double_member (o, "accuracy"), >, 0.7);
   g_assert_cmpfloat (json_object_get_double_member (o, "accuracy"), >,
                      json_object_get_double_member (o, "untrained_accuracy"));
-  sha1 = file_sha256 (onnx);
+  sha1 = lathe_test_file_sha256 (onnx);
   g_assert_cmpstr (sha1, ==, json_object_get_string_member (o, "model_sha256"));
 
   g_assert_true (g_file_get_contents (pipeline, &text, NULL, NULL));
@@ -77,7 +68,7 @@ test_distill_replay_check (void)
   /* apply replays the training: the same model.onnx */
   run_cli (&r, "apply", pipeline, "-o", out2, NULL);
   g_assert_true (expect_status (&r, 0, "apply pipeline with training"));
-  sha2 = file_sha256 (onnx2);
+  sha2 = lathe_test_file_sha256 (onnx2);
   g_assert_cmpstr (sha1, ==, sha2);
 
   run_cli (&r, "check", pipeline, NULL);
