@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "compress/lathe-apply.h"
+#include "compress/lathe-apply-private.h"
 #include "compress/lathe-prune.h"
 #include "compress/lathe-quant.h"
 #include "compress/lathe-size.h"
@@ -257,11 +258,11 @@ gather_axis (const LatheTensor *t,
 }
 
 /* The weight as a [units, input] matrix, and back. */
-static float *
-view_extract (const LatheTensor *w,
-              const LatheLayer  *layer,
-              gsize              rows,
-              gsize              cols)
+float *
+_lathe_view_extract (const LatheTensor *w,
+                     const LatheLayer  *layer,
+                     gsize              rows,
+                     gsize              cols)
 {
   float *v = g_new (float, rows * cols);
 
@@ -322,7 +323,7 @@ fold_bn (LatheGraph *g,
   LatheTensor *w = current (g, layer->weight_id);
   LatheTensor *w2 = lathe_tensor_dup (w);
   gsize rows = layer->rows, cols = layer->cols;
-  g_autofree float *v = view_extract (w, layer, rows, cols);
+  g_autofree float *v = _lathe_view_extract (w, layer, rows, cols);
   LatheTensor *bias;
   gint64 bdims[1] = { (gint64) rows };
 
@@ -510,7 +511,7 @@ shrink_group (LatheGraph        *g,
               score[u] += act[i][u];
           else
             {
-              g_autofree float *v = view_extract (current (g, L[i].weight_id), &L[i], rows_now[i], cols_now[i]);
+              g_autofree float *v = _lathe_view_extract (current (g, L[i].weight_id), &L[i], rows_now[i], cols_now[i]);
               for (gsize u = 0; u < units; u++)
                 {
                   double s = 0;
@@ -1201,7 +1202,7 @@ lathe_apply_plan_full (LatheGraph               *base,
 
       if (hit[i] != NULL)
         continue;
-      views[i] = view_extract (w, layer, rows[i], cols[i]);
+      views[i] = _lathe_view_extract (w, layer, rows[i], cols[i]);
       before[i] = g_memdup2 (views[i], rows[i] * cols[i] * sizeof (float));
       keep[i] = g_malloc (rows[i] * cols[i]);
       memset (keep[i], 1, rows[i] * cols[i]);
@@ -1271,7 +1272,7 @@ lathe_apply_plan_full (LatheGraph               *base,
           }
         tmp.data = flat[j];
         g_free (views[i]);
-        views[i] = view_extract (&tmp, &L[i], rows[i], cols[i]);
+        views[i] = _lathe_view_extract (&tmp, &L[i], rows[i], cols[i]);
         for (gsize e = 0; e < sizes[j]; e++)
           zeros += flat_keep[j][e] == 0;
         if (L[i].out_axis == 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compress/lathe-weight-summary.h"
+#include "compress/lathe-apply-private.h"
 #include "core/lathe-error.h"
 
 void
@@ -30,7 +31,6 @@ extract (LatheGraph       *graph,
 {
   LatheValue *value = lathe_graph_value (graph, layer->weight_id);
   const LatheTensor *w = value->initializer;
-  float *v;
 
   if (w == NULL || w->dtype != LATHE_DTYPE_FLOAT || w->n != rows * cols)
     {
@@ -39,14 +39,7 @@ extract (LatheGraph       *graph,
                    " elements in this model", layer->name, rows, cols);
       return NULL;
     }
-  v = g_new (float, rows * cols);
-  if (layer->out_axis == 0)
-    memcpy (v, w->data, rows * cols * sizeof (float));
-  else
-    for (gsize k = 0; k < cols; k++)
-      for (gsize n = 0; n < rows; n++)
-        v[n * cols + k] = lathe_tensor_f32 (w)[k * rows + n];
-  return v;
+  return _lathe_view_extract (w, layer, rows, cols);
 }
 
 static void
