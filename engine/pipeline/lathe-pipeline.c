@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pipeline/lathe-pipeline.h"
+#include "pipeline/lathe-pipeline-private.h"
 
 /* Nesting deeper than this is not a pipeline file. */
 #define MAX_DEPTH 64
@@ -1924,8 +1925,8 @@ w_node (Writer   *w,
     }
 }
 
-static char *
-granularity_string (const LatheLayerSettings *s)
+char *
+_lathe_granularity_string (const LatheLayerSettings *s)
 {
   switch (s->granularity)
     {
@@ -1936,8 +1937,8 @@ granularity_string (const LatheLayerSettings *s)
     }
 }
 
-static char *
-pattern_string (const LatheLayerSettings *s)
+char *
+_lathe_pattern_string (const LatheLayerSettings *s)
 {
   switch (s->pattern)
     {
@@ -2038,8 +2039,8 @@ w_defaults (Writer          *w,
             const LathePlan *plan)
 {
   const LatheLayerSettings *s = &plan->defaults;
-  g_autofree char *granularity = granularity_string (s);
-  g_autofree char *pattern = pattern_string (s);
+  g_autofree char *granularity = _lathe_granularity_string (s);
+  g_autofree char *pattern = _lathe_pattern_string (s);
 
   w_key (w, "defaults");
   w_begin (w);
@@ -2079,7 +2080,7 @@ w_layer (Writer                   *w,
     w_int (w, "bits", s->bits);
   if (s->set & LATHE_FIELD_GRANULARITY)
     {
-      g_autofree char *granularity = granularity_string (s);
+      g_autofree char *granularity = _lathe_granularity_string (s);
       w_string (w, "granularity", granularity);
     }
   if (s->set & LATHE_FIELD_AFFINE)
@@ -2092,7 +2093,7 @@ w_layer (Writer                   *w,
     w_double (w, "sparsity", s->sparsity);
   if (s->set & LATHE_FIELD_PATTERN)
     {
-      g_autofree char *pattern = pattern_string (s);
+      g_autofree char *pattern = _lathe_pattern_string (s);
       w_string (w, "pattern", pattern);
       w_string (w, "pruner", lathe_pattern_pruner (s->pattern));
     }

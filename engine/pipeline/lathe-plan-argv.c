@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/lathe-error.h"
+#include "pipeline/lathe-pipeline-private.h"
 #include "pipeline/lathe-plan-argv.h"
 
 #define CLI_CALIBRATION_DEFAULT         "fashion-mnist:train"
@@ -30,35 +31,19 @@ format_double (double v)
 }
 
 static char *
-format_granularity (const LatheLayerSettings *s)
-{
-  switch (s->granularity)
-    {
-    case LATHE_GRANULARITY_TENSOR: return g_strdup ("tensor");
-    case LATHE_GRANULARITY_GROUP: return g_strdup_printf ("group:%d", s->group_size);
-    case LATHE_GRANULARITY_CHANNEL:
-    default: return g_strdup ("channel");
-    }
-}
-
-static char *
 format_pattern (const LatheLayerSettings *s,
                 const char               *what,
                 GError                  **error)
 {
-  switch (s->pattern)
+  if (s->pattern == LATHE_PATTERN_NM &&
+      !((s->nm_n == 2 && s->nm_m == 4) || (s->nm_n == 4 && s->nm_m == 8)))
     {
-    case LATHE_PATTERN_CHANNEL: return g_strdup ("channel");
-    case LATHE_PATTERN_NM:
-      if ((s->nm_n == 2 && s->nm_m == 4) || (s->nm_n == 4 && s->nm_m == 8))
-        return g_strdup_printf ("%d:%d", s->nm_n, s->nm_m);
       g_set_error (error, LATHE_COMPRESS_ERROR, LATHE_COMPRESS_ERROR_UNSUPPORTED,
                    "%s: the pattern %d:%d has no lathe-cli flag (2:4 and 4:8 have)",
                    what, s->nm_n, s->nm_m);
       return NULL;
-    case LATHE_PATTERN_UNSTRUCTURED:
-    default: return g_strdup ("unstructured");
     }
+  return _lathe_pattern_string (s);
 }
 
 static void
@@ -87,7 +72,7 @@ layer_spec (const char               *name,
     KEY ("bits=%d", s->bits);
   if (s->set & LATHE_FIELD_GRANULARITY)
     {
-      g_autofree char *g = format_granularity (s);
+      g_autofree char *g = _lathe_granularity_string (s);
       KEY ("granularity=%s", g);
     }
   if (s->set & LATHE_FIELD_AFFINE)
@@ -175,7 +160,7 @@ lathe_plan_to_cli_args (const LathePlan  *plan,
   if (d->bits != 32)
     add (argv, "--bits", g_strdup_printf ("%d", d->bits));
   if (d->granularity != LATHE_GRANULARITY_CHANNEL)
-    add (argv, "--granularity", format_granularity (d));
+    add (argv, "--granularity", _lathe_granularity_string (d));
   if (d->affine)
     add (argv, "--affine", NULL);
   if (d->scale != LATHE_SCALE_MAXABS)
