@@ -10,6 +10,7 @@
 #include "data/lathe-class-names.h"
 #include "lathe-app-format.h"
 #include "lathe-compare-pane-private.h"
+#include "lathe-scoreboard-private.h"
 
 /* Changes listed in the heatmap's accessible description. */
 #define DESCRIBE_CHANGES 5
@@ -159,18 +160,6 @@ format_granularity (const LatheLayerSettings *s)
       /* translators: one quantization scale per group of this many weights */
       return g_strdup_printf (_("Groups of %d"), s->group_size);
     }
-}
-
-static void
-set_delta_class (GtkWidget *label,
-                 double     delta)          /* > 0 is better */
-{
-  gtk_widget_remove_css_class (label, "lathe-delta-down");
-  gtk_widget_remove_css_class (label, "lathe-delta-up");
-  if (delta <= -0.00005)
-    gtk_widget_add_css_class (label, "lathe-delta-down");
-  else if (delta >= 0.00005)
-    gtk_widget_add_css_class (label, "lathe-delta-up");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -509,7 +498,7 @@ update_classes (LatheComparePane *self)
       GtkWidget *name_label = cell_label (name, 0, NULL);
 
       gtk_widget_set_hexpand (name_label, TRUE);
-      set_delta_class (change_label, d);
+      _lathe_delta_style (change_label, d);
       gtk_grid_attach (self->class_grid, name_label, 0, (int) k + 1, 1, 1);
       gtk_grid_attach (self->class_grid, cell_label (before, 1, NULL), 1, (int) k + 1, 1, 1);
       gtk_grid_attach (self->class_grid, cell_label (after, 1, NULL), 2, (int) k + 1, 1, 1);
@@ -655,7 +644,7 @@ update_header (LatheComparePane *self)
   gtk_label_set_label (self->header[ROW_ACCURACY][0], acc_p);
   gtk_label_set_label (self->header[ROW_ACCURACY][1], acc_c);
   gtk_label_set_label (self->header[ROW_ACCURACY][2], acc_d);
-  set_delta_class (GTK_WIDGET (self->header[ROW_ACCURACY][2]), c->accuracy - p->accuracy);
+  _lathe_delta_style (GTK_WIDGET (self->header[ROW_ACCURACY][2]), c->accuracy - p->accuracy);
   set_accuracy_note (self->accuracy_note[0], p);
   set_accuracy_note (self->accuracy_note[1], c);
   gtk_label_set_label (self->header[ROW_MACS][0], macs_p);

@@ -16,4 +16,10 @@ GtkSpinner *_lathe_scoreboard_get_spinner              (LatheScoreboard *self);
 
 const char *_lathe_scoreboard_get_student_text (LatheScoreboard *self);
 
+/* Colours a change of accuracy in points (or any change where more is
+ * better) as the scoreboard does: red down, green up, plain when it rounds
+ * to nothing. The compare pane uses it too. */
+void        _lathe_delta_style                 (GtkWidget       *label,
+                                                double           delta);
+
 G_END_DECLS

@@ -80,12 +80,10 @@ lathe_scoreboard_new (void)
   return g_object_new (LATHE_TYPE_SCOREBOARD, NULL);
 }
 
-static void
-set_delta_style (LatheScoreboard *self,
-                 double           delta)
+void
+_lathe_delta_style (GtkWidget *label,
+                    double     delta)
 {
-  GtkWidget *label = GTK_WIDGET (self->accuracy_delta_label);
-
   gtk_widget_remove_css_class (label, "lathe-delta-down");
   gtk_widget_remove_css_class (label, "lathe-delta-up");
   if (delta <= -0.00005)
@@ -187,7 +185,7 @@ lathe_scoreboard_set_baseline (LatheScoreboard    *self,
   gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), FALSE);
   gtk_label_set_label (self->accuracy_note_label, note);
   gtk_label_set_label (self->fidelity_label, fidelity);
-  set_delta_style (self, 0.0);
+  _lathe_delta_style (GTK_WIDGET (self->accuracy_delta_label), 0.0);
 }
 
 void
@@ -250,7 +248,7 @@ lathe_scoreboard_set_result (LatheScoreboard    *self,
   gtk_widget_set_visible (GTK_WIDGET (self->accuracy_delta_label), TRUE);
   gtk_label_set_label (self->accuracy_note_label, note);
   gtk_label_set_label (self->fidelity_label, fidelity);
-  set_delta_style (self, result->accuracy - base_accuracy);
+  _lathe_delta_style (GTK_WIDGET (self->accuracy_delta_label), result->accuracy - base_accuracy);
 }
 
 void
